@@ -1,0 +1,53 @@
+/**
+ * Stable error codes: HTTP bodies carry them as `error`, sync results and review items as
+ * `errorCode`. Match on these, never on messages.
+ */
+export const ERROR_CODES = {
+  // Generic HTTP
+  badRequest: 'bad_request',
+  unauthorized: 'unauthorized',
+  forbidden: 'forbidden',
+  notFound: 'not_found',
+  conflict: 'conflict',
+  payloadTooLarge: 'payload_too_large',
+  unsupportedMediaType: 'unsupported_media_type',
+  rateLimited: 'rate_limited',
+  unavailable: 'unavailable',
+  internal: 'internal_error',
+  // Webhook gateway
+  missingSignature: 'missing_signature',
+  invalidSignature: 'invalid_signature',
+  staleDelivery: 'stale_delivery',
+  unknownTenant: 'unknown_tenant',
+  foreignEventType: 'foreign_event_type',
+  invalidBody: 'invalid_body',
+  // Appointments
+  slotUnavailable: 'slot_unavailable',
+  unknownEventType: 'unknown_event_type',
+  idempotencyConflict: 'idempotency_conflict',
+  // Database
+  duplicateKey: 'duplicate_key',
+  // Cal.com calls (retryable)
+  calcomNetwork: 'calcom_network_error',
+  calcomTimeout: 'calcom_timeout',
+  calcomServerError: 'calcom_server_error',
+  calcomRateLimited: 'calcom_rate_limited',
+  // Cal.com calls (terminal)
+  calcomBadRequest: 'calcom_bad_request',
+  calcomUnauthorized: 'calcom_unauthorized',
+  calcomForbidden: 'calcom_forbidden',
+  calcomNotFound: 'calcom_not_found',
+  calcomUnprocessable: 'calcom_unprocessable',
+  calcomSlotTaken: 'calcom_slot_taken',
+  // Messaging
+  invalidMessage: 'invalid_message',
+  maxDeliveries: 'max_deliveries',
+} as const
+
+export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES]
+
+/** The JSON body of every HTTP error answer. */
+export interface ErrorBody {
+  error: ErrorCode
+  message: string
+}

@@ -1,0 +1,63 @@
+import Type from 'typebox'
+import { Origin } from '../origin.ts'
+
+const IsoTime = Type.String({ format: 'date-time' })
+
+export const Attendee = Type.Object({
+  name: Type.String({ minLength: 1, maxLength: 200 }),
+  email: Type.String({ format: 'email', maxLength: 320 }),
+  timeZone: Type.String({ minLength: 1, maxLength: 64 }),
+  phoneNumber: Type.Optional(Type.String({ maxLength: 32 })),
+})
+export type Attendee = Type.Static<typeof Attendee>
+
+export const APPOINTMENT_STATUSES = ['booked', 'cancelled'] as const
+export const AppointmentStatus = Type.Union(APPOINTMENT_STATUSES.map((status) => Type.Literal(status)))
+export type AppointmentStatus = (typeof APPOINTMENT_STATUSES)[number]
+
+/** The full state of an appointment at one version: what the sync worker reconciles Cal.com to. */
+export const AppointmentSnapshot = Type.Object({
+  id: Type.String({ minLength: 1 }),
+  tenantId: Type.String({ minLength: 1 }),
+  eventTypeId: Type.Integer(),
+  resource: Type.String({ minLength: 1 }),
+  start: IsoTime,
+  end: IsoTime,
+  status: AppointmentStatus,
+  origin: Origin,
+  version: Type.Integer({ minimum: 1 }),
+  attendee: Attendee,
+  notes: Type.Optional(Type.String({ maxLength: 2000 })),
+  calcomBookingUid: Type.Union([Type.String(), Type.Null()]),
+  createdAt: IsoTime,
+  updatedAt: IsoTime,
+})
+export type AppointmentSnapshot = Type.Static<typeof AppointmentSnapshot>
+
+export const APPOINTMENT_EVENT_TYPES = [
+  'appointment.booked',
+  'appointment.cancelled',
+  'appointment.rescheduled',
+] as const
+export type AppointmentEventType = (typeof APPOINTMENT_EVENT_TYPES)[number]
+
+const eventFields = {
+  eventId: Type.String({ minLength: 1 }),
+  tenantId: Type.String({ minLength: 1 }),
+  appointmentId: Type.String({ minLength: 1 }),
+  version: Type.Integer({ minimum: 1 }),
+  origin: Origin,
+  occurredAt: IsoTime,
+  appointment: AppointmentSnapshot,
+}
+
+/** Published on `appointment.<tenant>.<booked|cancelled|rescheduled>` with the event id as Nats-Msg-Id. */
+export const AppointmentEvent = Type.Union(
+  APPOINTMENT_EVENT_TYPES.map((type) => Type.Object({ type: Type.Literal(type), ...eventFields })),
+)
+export type AppointmentEvent = Type.Static<typeof AppointmentEvent>
+
+/** The subject token of an event type: `appointment.booked` → `booked`. */
+export function appointmentEventToken(type: AppointmentEventType): string {
+  return type.slice('appointment.'.length)
+}

@@ -1,0 +1,58 @@
+import Type from 'typebox'
+
+/** Cal.com triggers calsync acts on; anything else is accepted and ignored (or routed). */
+export const BOOKING_TRIGGERS = ['BOOKING_CREATED', 'BOOKING_CANCELLED', 'BOOKING_RESCHEDULED'] as const
+export type BookingTrigger = (typeof BOOKING_TRIGGERS)[number]
+
+const CalcomAttendee = Type.Object({
+  name: Type.String(),
+  email: Type.String(),
+  timeZone: Type.String(),
+  phoneNumber: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+})
+
+/**
+ * The booking fields of a Cal.com webhook payload calsync relies on (calcom/README.md §4–5);
+ * Cal.com sends many more, which are kept but not required.
+ */
+export const CalcomBookingPayload = Type.Object(
+  {
+    uid: Type.String({ minLength: 1 }),
+    bookingId: Type.Optional(Type.Integer()),
+    eventTypeId: Type.Integer(),
+    startTime: Type.String({ format: 'date-time' }),
+    endTime: Type.String({ format: 'date-time' }),
+    attendees: Type.Array(CalcomAttendee, { minItems: 1 }),
+    metadata: Type.Optional(Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()])),
+    rescheduleUid: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+    cancellationReason: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+    additionalNotes: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+    status: Type.Optional(Type.String()),
+  },
+  { additionalProperties: true },
+)
+export type CalcomBookingPayload = Type.Static<typeof CalcomBookingPayload>
+
+/** A Cal.com webhook body for one of the booking triggers. */
+export const CalcomBookingWebhook = Type.Object(
+  {
+    triggerEvent: Type.Union(BOOKING_TRIGGERS.map((trigger) => Type.Literal(trigger))),
+    createdAt: Type.String({ format: 'date-time' }),
+    payload: CalcomBookingPayload,
+  },
+  { additionalProperties: true },
+)
+export type CalcomBookingWebhook = Type.Static<typeof CalcomBookingWebhook>
+
+/** What the gateway publishes on `calcom.webhook.<tenant>.<trigger>` once a delivery is verified. */
+export const VerifiedWebhook = Type.Object({
+  type: Type.Literal('calcom.webhook.verified'),
+  tenantId: Type.String({ minLength: 1 }),
+  /** Content-derived id, also the Nats-Msg-Id: an exact re-delivery has the same one. */
+  deliveryId: Type.String({ minLength: 1 }),
+  receivedAt: Type.String({ format: 'date-time' }),
+  /** False when the event type belongs to no tenant: the message is for review, not for booking. */
+  mapped: Type.Boolean(),
+  webhook: CalcomBookingWebhook,
+})
+export type VerifiedWebhook = Type.Static<typeof VerifiedWebhook>

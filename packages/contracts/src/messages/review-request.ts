@@ -1,0 +1,24 @@
+import Type from 'typebox'
+
+export const REVIEW_KINDS = ['sync_failed', 'double_booking', 'unmapped_event_type', 'poison_message'] as const
+export const ReviewKind = Type.Union(REVIEW_KINDS.map((kind) => Type.Literal(kind)))
+export type ReviewKind = (typeof REVIEW_KINDS)[number]
+
+/**
+ * Something an operator must look at, published on `review.<tenant>.<kind>`. `causeId` is the
+ * de-duplication key: the same cause delivered twice is one review item.
+ */
+export const ReviewRequest = Type.Object({
+  type: Type.Literal('review.requested'),
+  kind: ReviewKind,
+  causeId: Type.String({ minLength: 1 }),
+  tenantId: Type.String({ minLength: 1 }),
+  appointmentIds: Type.Array(Type.String()),
+  errorCode: Type.String(),
+  errorMessage: Type.String(),
+  attempts: Type.Integer({ minimum: 0 }),
+  at: Type.String({ format: 'date-time' }),
+  /** Kind-specific facts (e.g. the Cal.com booking uid, the raw subject and sequence). */
+  detail: Type.Record(Type.String(), Type.Unknown()),
+})
+export type ReviewRequest = Type.Static<typeof ReviewRequest>

@@ -1,0 +1,40 @@
+import Type from 'typebox'
+
+const resultFields = {
+  tenantId: Type.String({ minLength: 1 }),
+  appointmentId: Type.String({ minLength: 1 }),
+  /** The appointment version the attempt tried to bring Cal.com to. */
+  version: Type.Integer({ minimum: 1 }),
+  /** 1 for the first attempt at this version. */
+  attempt: Type.Integer({ minimum: 1 }),
+  at: Type.String({ format: 'date-time' }),
+}
+
+const failureFields = {
+  errorCode: Type.String({ minLength: 1 }),
+  errorMessage: Type.String(),
+}
+
+/** Published by calcom-sync on `sync.<tenant>.<succeeded|attempt_failed|failed>` for every attempt. */
+export const SyncResult = Type.Union([
+  Type.Object({
+    type: Type.Literal('sync.succeeded'),
+    ...resultFields,
+    calcomBookingUid: Type.Union([Type.String(), Type.Null()]),
+    /** When the change was first requested, for change→Cal.com latency. */
+    changedAt: Type.Optional(Type.String({ format: 'date-time' })),
+  }),
+  Type.Object({
+    type: Type.Literal('sync.attempt_failed'),
+    ...resultFields,
+    ...failureFields,
+    nextAttemptAt: Type.Optional(Type.String({ format: 'date-time' })),
+  }),
+  Type.Object({ type: Type.Literal('sync.failed'), ...resultFields, ...failureFields }),
+])
+export type SyncResult = Type.Static<typeof SyncResult>
+export type SyncResultType = SyncResult['type']
+
+export function syncResultToken(type: SyncResultType): string {
+  return type.slice('sync.'.length)
+}

@@ -1,0 +1,69 @@
+import { mkdirSync } from 'node:fs'
+import { createConnection } from 'node:net'
+import { join } from 'node:path'
+import { binaryVersion, findBinary } from './binaries.ts'
+import { findFreePort, type ManagedProcess, spawnTethered, waitFor } from './processes.ts'
+
+export interface RunningServer {
+  url: string
+  version: string
+  process: ManagedProcess
+}
+
+export interface LocalServerOptions {
+  dataDir: string
+  port?: number
+  /** Forward server output to ours (npm start) or drop it (tests). */
+  output?: 'inherit' | 'ignore'
+}
+
+/** nats-server with JetStream, its store under `dataDir`. */
+export async function startNatsServer(options: LocalServerOptions): Promise<RunningServer> {
+  const binary = findBinary('nats-server')
+  if (!binary) throw new Error('nats-server not found: run `npm test` or `npm start` to build it, or set NATS_URL')
+  const port = options.port ?? (await findFreePort())
+  const monitorPort = await findFreePort()
+  const storeDir = join(options.dataDir, 'nats')
+  mkdirSync(storeDir, { recursive: true })
+  const managed = spawnTethered(
+    'nats-server',
+    binary,
+    ['-js', '-sd', storeDir, '-a', '127.0.0.1', '-p', String(port), '-m', String(monitorPort), '-n', 'calsync-local'],
+    { output: options.output ?? 'ignore' },
+  )
+  await waitFor(
+    'nats-server',
+    async () => (await fetch(`http://127.0.0.1:${monitorPort}/healthz?js-enabled-only=true`)).ok,
+    20_000,
+    managed.child,
+  )
+  return { url: `nats://127.0.0.1:${port}`, version: binaryVersion(binary), process: managed }
+}
+
+/** FerretDB (MongoDB wire protocol over SQLite), its files under `dataDir`. */
+export async function startFerretDb(options: LocalServerOptions): Promise<RunningServer> {
+  const binary = findBinary('ferretdb')
+  if (!binary) throw new Error('ferretdb not found: run `npm test` or `npm start` to build it, or set MONGO_URL')
+  const port = options.port ?? (await findFreePort())
+  const sqliteDir = join(options.dataDir, 'ferretdb')
+  mkdirSync(sqliteDir, { recursive: true })
+  const managed = spawnTethered(
+    'ferretdb',
+    binary,
+    [`--listen-addr=127.0.0.1:${port}`, `--sqlite-url=file:${sqliteDir}/`],
+    { output: options.output ?? 'ignore' },
+  )
+  await waitFor('ferretdb', () => canConnect(port), 20_000, managed.child)
+  return { url: `mongodb://127.0.0.1:${port}/`, version: binaryVersion(binary), process: managed }
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port })
+    socket.once('connect', () => {
+      socket.destroy()
+      resolve(true)
+    })
+    socket.once('error', () => resolve(false))
+  })
+}

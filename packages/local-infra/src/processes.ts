@@ -1,0 +1,79 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { createServer } from 'node:net'
+import { fileURLToPath } from 'node:url'
+
+const tetherScript = fileURLToPath(new URL('./tether.ts', import.meta.url))
+
+export interface ManagedProcess {
+  name: string
+  child: ChildProcess
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves when the process has exited. */
+  stop(graceMs?: number): Promise<void>
+}
+
+export interface SpawnOptions {
+  env?: NodeJS.ProcessEnv
+  cwd?: string
+  /** Where the child's stdout/stderr go: inherit, drop, or piped for the caller to read. */
+  output?: 'inherit' | 'ignore' | 'pipe'
+}
+
+/** Starts a command tethered to this process: it dies with us even if we are killed outright. */
+export function spawnTethered(
+  name: string,
+  command: string,
+  args: string[],
+  options: SpawnOptions = {},
+): ManagedProcess {
+  const output = options.output ?? 'ignore'
+  const child = spawn(process.execPath, [tetherScript, command, ...args], {
+    env: options.env ?? process.env,
+    cwd: options.cwd,
+    stdio: ['pipe', output, output],
+    // A group of its own: a terminal's Ctrl-C reaches only us, and we stop children in order.
+    detached: true,
+  })
+  const exited = child.exitCode !== null ? Promise.resolve() : once(child, 'exit').then(() => undefined)
+  return {
+    name,
+    child,
+    async stop(graceMs = 8000) {
+      if (child.exitCode !== null || child.signalCode !== null) return
+      child.kill('SIGTERM')
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs)
+      await exited
+      clearTimeout(timer)
+    },
+  }
+}
+
+/** A TCP port that was free a moment ago on 127.0.0.1. */
+export async function findFreePort(): Promise<number> {
+  const server = createServer()
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const address = server.address()
+  server.close()
+  await once(server, 'close')
+  if (address === null || typeof address === 'string') throw new Error('could not allocate a port')
+  return address.port
+}
+
+/** Polls `probe` until it returns true, or fails naming `what` after `timeoutMs`. */
+export async function waitFor(
+  what: string,
+  probe: () => Promise<boolean>,
+  timeoutMs: number,
+  exited?: ChildProcess,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (exited && (exited.exitCode !== null || exited.signalCode !== null)) {
+      throw new Error(`${what}: the process exited (code ${exited.exitCode}, signal ${exited.signalCode})`)
+    }
+    if (await probe().catch(() => false)) return
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  throw new Error(`${what}: not ready after ${timeoutMs} ms`)
+}

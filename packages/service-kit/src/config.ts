@@ -1,0 +1,110 @@
+import { createNames, type Names } from '@calsync/contracts'
+import { parseDurationList } from './durations.ts'
+import { ConfigError } from './errors.ts'
+
+type Env = Record<string, string | undefined>
+
+/** Reads env variables with validation that names the variable at fault. */
+export function createEnvReader(env: Env) {
+  const read = (name: string) => {
+    const value = env[name]
+    return value === undefined || value.trim() === '' ? undefined : value.trim()
+  }
+  return {
+    string(name: string, fallback?: string): string {
+      const value = read(name) ?? fallback
+      if (value === undefined) throw new ConfigError(name, 'is required but not set')
+      return value
+    },
+    optional(name: string): string | undefined {
+      return read(name)
+    },
+    port(name: string, fallback: number): number {
+      const text = read(name)
+      if (text === undefined) return fallback
+      const port = Number(text)
+      if (!Number.isInteger(port) || port < 0 || port > 65535) {
+        throw new ConfigError(name, `"${text}" is not a port number (0-65535)`)
+      }
+      return port
+    },
+    url(name: string, protocols: string[], fallback?: string): string {
+      const text = read(name) ?? fallback
+      if (text === undefined) throw new ConfigError(name, 'is required but not set')
+      let url: URL
+      try {
+        url = new URL(text)
+      } catch {
+        throw new ConfigError(name, 'is not a valid URL')
+      }
+      if (!protocols.includes(url.protocol.replace(/:$/, ''))) {
+        throw new ConfigError(name, `must use ${protocols.join(' or ')}, got ${url.protocol}`)
+      }
+      return text
+    },
+    oneOf<const T extends string>(name: string, values: readonly T[], fallback: T): T {
+      const text = read(name) ?? fallback
+      if (!(values as readonly string[]).includes(text)) {
+        throw new ConfigError(name, `"${text}" is not one of ${values.join(', ')}`)
+      }
+      return text as T
+    },
+    durations(name: string, fallback: string): number[] {
+      try {
+        return parseDurationList(read(name) ?? fallback)
+      } catch (error) {
+        throw new ConfigError(name, (error as Error).message)
+      }
+    },
+    names(name: string): Names {
+      try {
+        return createNames(read(name) ?? '')
+      } catch (error) {
+        throw new ConfigError(name, (error as Error).message)
+      }
+    },
+  }
+}
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const
+export type LogLevel = (typeof LOG_LEVELS)[number]
+
+/** What every calsync service reads from the environment. */
+export interface BaseConfig {
+  serviceName: string
+  natsUrl: string
+  mongoUrl: string
+  /** Database name of this service; each service owns its own (DESIGN §1). */
+  dbName: string
+  names: Names
+  tenantsFile: string | undefined
+  logLevel: LogLevel
+  otlpEndpoint: string | undefined
+  host: string
+  port: number
+}
+
+export interface BaseConfigOptions {
+  serviceName: string
+  defaultDbName: string
+  portVariable: string
+  defaultPort: number
+  /** False for the stateless gateway: MONGO_URL is then neither read nor required. */
+  useMongo?: boolean
+}
+
+export function loadBaseConfig(env: Env, options: BaseConfigOptions): BaseConfig {
+  const read = createEnvReader(env)
+  return {
+    serviceName: options.serviceName,
+    natsUrl: read.string('NATS_URL'),
+    mongoUrl: options.useMongo === false ? '' : read.url('MONGO_URL', ['mongodb', 'mongodb+srv']),
+    dbName: read.string('CALSYNC_DB_NAME', options.defaultDbName),
+    names: read.names('CALSYNC_NAMESPACE'),
+    tenantsFile: read.optional('CALSYNC_TENANTS'),
+    logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
+    otlpEndpoint: read.optional('OTEL_EXPORTER_OTLP_ENDPOINT'),
+    host: read.string('HOST', '0.0.0.0'),
+    port: read.port(options.portVariable, options.defaultPort),
+  }
+}

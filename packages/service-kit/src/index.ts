@@ -1,0 +1,43 @@
+// @calsync/service-kit — what the four calsync services share: config, logging, tracing,
+// NATS and MongoDB connections, the HTTP app factory, graceful shutdown and the tenant registry.
+
+export {
+  type BaseConfig,
+  type BaseConfigOptions,
+  createEnvReader,
+  LOG_LEVELS,
+  type LogLevel,
+  loadBaseConfig,
+} from './config.ts'
+export { parseDuration, parseDurationList } from './durations.ts'
+export { AppError, ConfigError, DuplicateKeyError } from './errors.ts'
+export { createHttpApp, type HttpAppOptions, type ReadinessChecks, toErrorResponse } from './http-app.ts'
+export { createLogger, type Logger, type LoggerOptions, REDACTED, redactSecrets } from './logger.ts'
+export {
+  ack,
+  type ConsumerOptions,
+  type InvalidMessage,
+  nak,
+  type Outcome,
+  type PublishOptions,
+  publishMessage,
+  type ReceivedMessage,
+  type RunningConsumer,
+  startConsumer,
+  term,
+} from './messaging.ts'
+export { connectMongo, insertUnique, isDuplicateKeyError, pingMongo } from './mongo.ts'
+export { connectNats, ensureConsumer, ensureStream, type NatsOptions } from './nats.ts'
+export { runMain } from './run-main.ts'
+export { type Runtime, type RuntimeOptions, startRuntime } from './runtime.ts'
+export { installShutdown, type ShutdownOptions, type ShutdownStep } from './shutdown.ts'
+export {
+  getTracer,
+  type SpanOptions,
+  startTelemetry,
+  type Telemetry,
+  type TelemetryOptions,
+  withSpan,
+} from './telemetry.ts'
+export { applyTenants, openTenantRegistry, type TenantRegistry, type TokenIdentity } from './tenants/tenant-registry.ts'
+export { loadTenantsFile, parseTenantsFile, sha256Hex, TenantsFileError } from './tenants/tenants-file.ts'

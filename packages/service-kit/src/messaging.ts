@@ -1,0 +1,214 @@
+import {
+  type ConsumerDefinition,
+  extractTraceContext,
+  HEADERS,
+  injectTraceContext,
+  type SchemaCheck,
+  type ValidationIssue,
+} from '@calsync/contracts'
+import type { JetStreamClient, JsMsg, PubAck } from '@nats-io/jetstream'
+import { headers as createHeaders } from '@nats-io/transport-node'
+import { type Attributes, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api'
+import type { Logger } from 'pino'
+
+const tracer = trace.getTracer('calsync-messaging')
+
+function messagingAttributes(subject: string, operation: 'send' | 'process'): Attributes {
+  // OpenTelemetry messaging semantic conventions.
+  return {
+    'messaging.system': 'nats',
+    'messaging.destination.name': subject,
+    'messaging.operation.type': operation,
+  }
+}
+
+export interface PublishOptions {
+  /** Becomes Nats-Msg-Id: JetStream drops a second publish with the same id inside its window. */
+  msgId: string
+  tenantId?: string
+  origin?: string
+  timeoutMs?: number
+}
+
+/**
+ * Publishes a JSON message to JetStream inside a producer span whose context travels in the
+ * headers. Resolves only once the stream has acknowledged it (durably stored).
+ */
+export async function publishMessage(
+  js: JetStreamClient,
+  subject: string,
+  body: { type: string },
+  options: PublishOptions,
+): Promise<PubAck> {
+  return tracer.startActiveSpan(
+    `send ${subject}`,
+    {
+      kind: SpanKind.PRODUCER,
+      attributes: { ...messagingAttributes(subject, 'send'), 'messaging.message.id': options.msgId },
+    },
+    async (span) => {
+      try {
+        const headers = createHeaders()
+        headers.set(HEADERS.messageType, body.type)
+        if (options.tenantId) headers.set(HEADERS.tenant, options.tenantId)
+        if (options.origin) headers.set(HEADERS.origin, options.origin)
+        injectTraceContext(headers)
+        const ack = await js.publish(subject, JSON.stringify(body), {
+          msgID: options.msgId,
+          headers,
+          timeout: options.timeoutMs ?? 5000,
+        })
+        span.setAttribute('messaging.nats.stream_sequence', ack.seq)
+        if (ack.duplicate) span.setAttribute('messaging.nats.duplicate', true)
+        return ack
+      } catch (error) {
+        span.recordException(error as Error)
+        span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message })
+        throw error
+      } finally {
+        span.end()
+      }
+    },
+  )
+}
+
+/** What a handler decides for one message. */
+export type Outcome = { kind: 'ack' } | { kind: 'nak'; delayMs: number } | { kind: 'term'; reason: string }
+
+export const ack = (): Outcome => ({ kind: 'ack' })
+export const nak = (delayMs: number): Outcome => ({ kind: 'nak', delayMs })
+export const term = (reason: string): Outcome => ({ kind: 'term', reason })
+
+export interface ReceivedMessage<T> {
+  body: T
+  subject: string
+  /** 1 on first delivery. */
+  deliveryCount: number
+  streamSequence: number
+  raw: JsMsg
+}
+
+export interface InvalidMessage {
+  subject: string
+  data: Uint8Array
+  issues: ValidationIssue[]
+  deliveryCount: number
+  streamSequence: number
+}
+
+export interface ConsumerOptions<T> {
+  js: JetStreamClient
+  definition: ConsumerDefinition
+  schema: SchemaCheck<T>
+  handle: (message: ReceivedMessage<T>) => Promise<Outcome>
+  /** Called for a message that fails its schema before it is terminated; default: log only. */
+  onInvalid?: (message: InvalidMessage) => Promise<void>
+  logger: Logger
+  /** Messages processed at once. */
+  concurrency?: number
+  /** Delay before redelivery when the handler throws. */
+  errorDelayMs?: number
+}
+
+export interface RunningConsumer {
+  /** Stops pulling, waits for messages in flight to settle. */
+  stop(): Promise<void>
+}
+
+/**
+ * Runs a durable pull consumer: each message is schema-checked, handled in a consumer span that
+ * continues the publisher's trace, then acked, nak'd with a delay, or terminated.
+ */
+export async function startConsumer<T>(options: ConsumerOptions<T>): Promise<RunningConsumer> {
+  const { definition, logger } = options
+  const concurrency = Math.max(1, options.concurrency ?? 1)
+  const log = logger.child({ consumer: definition.durable })
+  const consumer = await options.js.consumers.get(definition.stream, definition.durable)
+  const messages = await consumer.consume({ max_messages: concurrency * 2 })
+  const inFlight = new Set<Promise<void>>()
+
+  const loop = (async () => {
+    for await (const msg of messages) {
+      const task = processMessage(msg, options, log).finally(() => inFlight.delete(task))
+      inFlight.add(task)
+      if (inFlight.size >= concurrency) await Promise.race(inFlight)
+    }
+  })()
+
+  return {
+    async stop() {
+      await messages.close()
+      await loop.catch((error: unknown) => log.error({ err: error }, 'consumer loop failed'))
+      await Promise.allSettled([...inFlight])
+    },
+  }
+}
+
+async function processMessage<T>(msg: JsMsg, options: ConsumerOptions<T>, log: Logger): Promise<void> {
+  const parent = extractTraceContext(msg.headers)
+  const attributes = {
+    ...messagingAttributes(msg.subject, 'process'),
+    'messaging.consumer.group.name': options.definition.durable,
+    'messaging.nats.delivery_count': msg.info.deliveryCount,
+  }
+  await tracer.startActiveSpan(
+    `process ${msg.subject}`,
+    { kind: SpanKind.CONSUMER, attributes },
+    parent,
+    async (span) => {
+      try {
+        const outcome = await decide(msg, options, log)
+        span.setAttribute('calsync.outcome', outcome.kind)
+        if (outcome.kind === 'ack') msg.ack()
+        else if (outcome.kind === 'nak') msg.nak(outcome.delayMs)
+        else msg.term(outcome.reason)
+      } finally {
+        span.end()
+      }
+    },
+  )
+}
+
+async function decide<T>(msg: JsMsg, options: ConsumerOptions<T>, log: Logger): Promise<Outcome> {
+  let decoded: unknown
+  try {
+    decoded = msg.json()
+  } catch {
+    decoded = undefined
+  }
+  const result =
+    decoded === undefined
+      ? { ok: false as const, issues: [{ path: '', message: 'body is not JSON' }] }
+      : options.schema.check(decoded)
+  if (!result.ok) {
+    const invalid: InvalidMessage = {
+      subject: msg.subject,
+      data: msg.data,
+      issues: result.issues,
+      deliveryCount: msg.info.deliveryCount,
+      streamSequence: msg.seq,
+    }
+    log.warn({ subject: msg.subject, seq: msg.seq, issues: result.issues.slice(0, 5) }, 'invalid message')
+    try {
+      await options.onInvalid?.(invalid)
+    } catch (error) {
+      log.error({ err: error }, 'could not report an invalid message; will retry')
+      return nak(options.errorDelayMs ?? 1000)
+    }
+    return term('schema validation failed')
+  }
+  try {
+    return await options.handle({
+      body: result.value,
+      subject: msg.subject,
+      deliveryCount: msg.info.deliveryCount,
+      streamSequence: msg.seq,
+      raw: msg,
+    })
+  } catch (error) {
+    trace.getActiveSpan()?.recordException(error as Error)
+    trace.getActiveSpan()?.setStatus({ code: SpanStatusCode.ERROR })
+    log.error({ err: error, subject: msg.subject, seq: msg.seq }, 'message handling failed; will retry')
+    return nak(options.errorDelayMs ?? 1000)
+  }
+}

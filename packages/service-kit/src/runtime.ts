@@ -1,0 +1,73 @@
+import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream'
+import type { NatsConnection } from '@nats-io/transport-node'
+import type { Db, MongoClient } from 'mongodb'
+import type { BaseConfig } from './config.ts'
+import { createLogger, type Logger } from './logger.ts'
+import { connectMongo, pingMongo } from './mongo.ts'
+import { connectNats } from './nats.ts'
+import type { ShutdownStep } from './shutdown.ts'
+import { startTelemetry, type Telemetry } from './telemetry.ts'
+import { applyTenants, openTenantRegistry, type TenantRegistry } from './tenants/tenant-registry.ts'
+import { loadTenantsFile } from './tenants/tenants-file.ts'
+
+/** The connections every service holds, opened in dependency order by `startRuntime`. */
+export interface Runtime {
+  config: BaseConfig
+  logger: Logger
+  telemetry: Telemetry
+  nc: NatsConnection
+  js: JetStreamClient
+  jsm: JetStreamManager
+  tenants: TenantRegistry
+  mongo: MongoClient | undefined
+  db: Db | undefined
+  /** NATS and (when used) the database answer. */
+  checkConnections(): Promise<Record<string, boolean>>
+  /** Closing steps after the service's own: tenant watcher, NATS drain, database, telemetry flush. */
+  closeSteps(): ShutdownStep[]
+}
+
+export interface RuntimeOptions {
+  config: BaseConfig
+  env: Record<string, string | undefined>
+  /** The webhook gateway is stateless and holds no database connection. */
+  useMongo: boolean
+  logger?: Logger
+}
+
+export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
+  const { config } = options
+  const telemetry = startTelemetry({ serviceName: config.serviceName, otlpEndpoint: config.otlpEndpoint })
+  const logger = options.logger ?? createLogger({ name: config.serviceName, level: config.logLevel })
+  // Validate the tenants file before connecting anywhere: a bad file should fail in milliseconds.
+  const fileTenants = config.tenantsFile ? await loadTenantsFile(config.tenantsFile, options.env) : undefined
+  const nc = await connectNats({ url: config.natsUrl, name: config.serviceName, logger })
+  if (fileTenants) {
+    await applyTenants(nc, config.names, fileTenants)
+    logger.info({ tenants: fileTenants.length, file: config.tenantsFile }, 'tenants file applied')
+  }
+  const tenants = await openTenantRegistry({ nc, names: config.names, logger })
+  const mongo = options.useMongo ? await connectMongo(config.mongoUrl, config.serviceName) : undefined
+  return {
+    config,
+    logger,
+    telemetry,
+    nc,
+    js: jetstream(nc),
+    jsm: await jetstreamManager(nc),
+    tenants,
+    mongo,
+    db: mongo?.db(config.dbName),
+    async checkConnections() {
+      const checks: Record<string, boolean> = { nats: !nc.isClosed() && !nc.isDraining() }
+      if (mongo) checks.database = await pingMongo(mongo)
+      return checks
+    },
+    closeSteps: () => [
+      { name: 'tenant registry', run: () => tenants.stop() },
+      { name: 'nats drain', run: () => nc.drain() },
+      ...(mongo ? [{ name: 'database', run: () => mongo.close() }] : []),
+      { name: 'telemetry flush', run: () => telemetry.shutdown() },
+    ],
+  }
+}

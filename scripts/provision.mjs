@@ -1,0 +1,182 @@
+// Installs the pinned toolchain into git-ignored project folders (.tools/, node_modules/).
+// Runs on the system Node (>= 20) with no dependencies, so it cannot import project code.
+import { spawnSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { request } from 'node:http'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+export const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+export const toolsDir = join(root, '.tools')
+export const binDir = join(toolsDir, 'bin')
+const versions = JSON.parse(readFileSync(join(root, 'tools', 'versions.json'), 'utf8'))
+
+const log = (message) => process.stderr.write(`[provision] ${message}\n`)
+
+export class ProvisionError extends Error {
+  name = 'ProvisionError'
+}
+
+function run(command, args, options = {}) {
+  const result = spawnSync(command, args, { stdio: ['ignore', 'inherit', 'inherit'], ...options })
+  if (result.error) throw new ProvisionError(`${command} could not start: ${result.error.message}`)
+  if (result.status !== 0) {
+    throw new ProvisionError(`${command} ${args.join(' ')} failed with exit code ${result.status}`)
+  }
+}
+
+function hashFiles(paths, extra = '') {
+  const hash = createHash('sha256').update(extra)
+  for (const path of paths) hash.update(path).update(existsSync(path) ? readFileSync(path) : '')
+  return hash.digest('hex')
+}
+
+function stamped(stampPath, value) {
+  return existsSync(stampPath) && readFileSync(stampPath, 'utf8') === value
+}
+
+function onPath(command) {
+  return spawnSync('sh', ['-c', `command -v ${command}`], { encoding: 'utf8' }).stdout.trim() || null
+}
+
+/** An npm package installed into a prefix of its own, so reinstalling one never wipes another. */
+function ensureNpmTool(name, spec, binary) {
+  const prefix = join(toolsDir, name)
+  const stamp = join(prefix, '.installed')
+  const target = join(prefix, 'node_modules', binary)
+  if (stamped(stamp, spec) && existsSync(target)) return target
+  log(`installing ${spec} into .tools/${name}`)
+  mkdirSync(prefix, { recursive: true })
+  // A package.json of its own keeps npm from treating the repository root as the project.
+  writeFileSync(join(prefix, 'package.json'), '{ "private": true }\n')
+  run('npm', [
+    'install',
+    '--prefix',
+    prefix,
+    '--no-save',
+    '--no-package-lock',
+    '--engine-strict=false',
+    '--loglevel=error',
+    spec,
+  ])
+  if (!existsSync(target)) throw new ProvisionError(`${spec} installed but ${target} is missing`)
+  writeFileSync(stamp, spec)
+  return target
+}
+
+export function ensureNode() {
+  const pkg = `node-${process.platform}-${process.arch}`
+  return ensureNpmTool('node', `${pkg}@${versions.node}`, join(pkg, 'bin', 'node'))
+}
+
+export function ensurePnpm() {
+  return ensureNpmTool('pnpm', `pnpm@${versions.pnpm}`, join('pnpm', 'bin', 'pnpm.cjs'))
+}
+
+function workspaceManifests() {
+  const manifests = [join(root, 'package.json'), join(root, 'pnpm-workspace.yaml')]
+  for (const group of ['packages', 'services']) {
+    const dir = join(root, group)
+    if (!existsSync(dir)) continue
+    const names = spawnSync('ls', [dir], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean)
+    for (const name of names) manifests.push(join(dir, name, 'package.json'))
+  }
+  return manifests
+}
+
+export function ensureDependencies(node, pnpm) {
+  const stamp = join(root, 'node_modules', '.calsync-installed')
+  const key = hashFiles([join(root, 'pnpm-lock.yaml'), ...workspaceManifests()], node)
+  if (stamped(stamp, key)) return
+  log('installing dependencies (pnpm install --frozen-lockfile)')
+  run(node, [pnpm, 'install', '--frozen-lockfile', '--reporter=append-only'], {
+    cwd: root,
+    env: withNodeOnPath(node),
+  })
+  writeFileSync(stamp, key)
+}
+
+export function withNodeOnPath(node, env = process.env) {
+  return { ...env, PATH: `${dirname(node)}:${join(root, 'node_modules', '.bin')}:${env.PATH}` }
+}
+
+/** True when a Docker-compatible engine answers its ping within a few seconds. */
+export function containerRuntimeAnswers(timeoutMs = 3000) {
+  const host = process.env.DOCKER_HOST
+  const socket = host?.startsWith('unix://')
+    ? host.slice('unix://'.length)
+    : [
+        '/var/run/docker.sock',
+        join(process.env.HOME ?? '', '.docker', 'run', 'docker.sock'),
+        `/run/user/${process.getuid?.()}/podman/podman.sock`,
+      ].find((path) => existsSync(path))
+  const tcp = host?.startsWith('tcp://') ? new URL(host.replace('tcp://', 'http://')) : null
+  if (!socket && !tcp) return Promise.resolve(false)
+  return new Promise((resolvePing) => {
+    const target = tcp ? { host: tcp.hostname, port: tcp.port || 2375 } : { socketPath: socket }
+    const req = request({ ...target, path: '/_ping', timeout: timeoutMs }, (res) => {
+      res.resume()
+      resolvePing(res.statusCode === 200)
+    })
+    req.on('timeout', () => req.destroy())
+    req.on('error', () => resolvePing(false))
+    req.end()
+  })
+}
+
+function goBuild(label, stampValue, binary, args, cwd) {
+  const target = join(binDir, binary)
+  const stamp = join(binDir, `.${binary}.installed`)
+  if (stamped(stamp, stampValue) && existsSync(target)) return target
+  if (!onPath('go')) return null
+  log(`building ${label} with go install (cached by Go after the first time)`)
+  mkdirSync(binDir, { recursive: true })
+  run('go', args, { cwd, env: { ...process.env, GOBIN: binDir, CGO_ENABLED: '0' } })
+  writeFileSync(stamp, stampValue)
+  return target
+}
+
+export function ensureNatsServer() {
+  const version = versions.natsServer
+  const built = goBuild(
+    `nats-server ${version}`,
+    version,
+    'nats-server',
+    ['install', `github.com/nats-io/nats-server/v2@${version}`],
+    root,
+  )
+  if (built) return built
+  const system = onPath('nats-server')
+  if (system) log(`no Go found: falling back to ${system} (older servers lack some JetStream features)`)
+  return system
+}
+
+export function ensureFerretDb() {
+  const moduleDir = join(root, 'tools', 'ferretdb')
+  const key = hashFiles(['go.mod', 'go.sum', 'main.go'].map((file) => join(moduleDir, file)))
+  return goBuild(`FerretDB ${versions.ferretdb}`, key, 'ferretdb', ['install', '.'], moduleDir)
+}
+
+/**
+ * Makes sure a NATS server and a MongoDB-wire database can be had: from the environment,
+ * from a container engine (tests only), or as local binaries built with Go.
+ */
+export async function ensureServers({ allowContainers }) {
+  const needNats = !process.env.NATS_URL
+  const needMongo = !process.env.MONGO_URL
+  if (!needNats && !needMongo) return
+  if (process.env.CALSYNC_INFRA !== 'local' && allowContainers && (await containerRuntimeAnswers())) {
+    log('container engine found: tests will use testcontainers for what the environment lacks')
+    return
+  }
+  const missing = []
+  if (needNats && !ensureNatsServer()) missing.push('NATS (nats-server)')
+  if (needMongo && !ensureFerretDb()) missing.push('a MongoDB-wire database (FerretDB)')
+  if (missing.length > 0) {
+    throw new ProvisionError(
+      `cannot provide ${missing.join(' and ')}: install Go >= 1.24 (to build them), ` +
+        'or start a Docker-compatible container engine, or set NATS_URL and MONGO_URL.',
+    )
+  }
+}
