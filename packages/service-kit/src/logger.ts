@@ -7,6 +7,8 @@ export type { Logger } from 'pino'
 /** Keys whose values never reach a log line, at any depth (I7). */
 const SECRET_KEY = /(api[-_]?key|secret|token|password|authorization|cookie|x-cal-signature)/i
 export const REDACTED = '[redacted]'
+const BINDING_SECRET_NAMES = ['apiKey', 'api_key', 'webhookSecret', 'secret', 'token', 'password', 'authorization']
+const BINDING_SECRET_PATHS = BINDING_SECRET_NAMES.flatMap((name) => [name, `*.${name}`])
 
 function redactDeep(value: unknown, depth: number, seen: WeakSet<object>): unknown {
   if (value === null || typeof value !== 'object' || depth > 8) return value
@@ -44,6 +46,8 @@ export function createLogger(options: LoggerOptions): Logger {
       base: { service: options.name },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { log: (object) => redactSecrets(object) },
+      // Child-logger bindings bypass formatters.log; redact their usual secret names by path.
+      redact: { paths: BINDING_SECRET_PATHS, censor: REDACTED },
       mixin() {
         const spanContext = trace.getActiveSpan()?.spanContext()
         return spanContext ? { traceId: spanContext.traceId, spanId: spanContext.spanId } : {}
