@@ -65,9 +65,14 @@ describe('JetStream messaging against a real server', () => {
     })
     const tracer = trace.getTracer('test')
     const publisherTraceId = await tracer.startActiveSpan('POST /test', async (span) => {
-      const pubAck = await publishMessage(js, names.subjects.review('acme', 'test'), { type: 'test.ping', n: 1 } as never, {
-        msgId: 'ping-1',
-      })
+      const pubAck = await publishMessage(
+        js,
+        names.subjects.review('acme', 'test'),
+        { type: 'test.ping', n: 1 } as never,
+        {
+          msgId: 'ping-1',
+        },
+      )
       expect(pubAck.duplicate).toBe(false)
       span.end()
       return span.spanContext().traceId
@@ -78,7 +83,9 @@ describe('JetStream messaging against a real server', () => {
     expect(delivered.traceId).toBe(publisherTraceId)
 
     const consumerSpan = await eventually('a finished consumer span', async () =>
-      exporter.getFinishedSpans().find((span) => span.kind === SpanKind.CONSUMER && span.spanContext().traceId === publisherTraceId),
+      exporter
+        .getFinishedSpans()
+        .find((span) => span.kind === SpanKind.CONSUMER && span.spanContext().traceId === publisherTraceId),
     )
     expect(consumerSpan.attributes['messaging.system']).toBe('nats')
     expect(consumerSpan.attributes['messaging.destination.name']).toBe(names.subjects.review('acme', 'test'))
@@ -91,9 +98,14 @@ describe('JetStream messaging against a real server', () => {
     expect(info.delivered.consumer_seq).toBe(1)
 
     // The same Nats-Msg-Id again is recognised as a duplicate and not delivered twice.
-    const again = await publishMessage(js, names.subjects.review('acme', 'test'), { type: 'test.ping', n: 1 } as never, {
-      msgId: 'ping-1',
-    })
+    const again = await publishMessage(
+      js,
+      names.subjects.review('acme', 'test'),
+      { type: 'test.ping', n: 1 } as never,
+      {
+        msgId: 'ping-1',
+      },
+    )
     expect(again.duplicate).toBe(true)
     await running.stop()
     expect(seen).toHaveLength(1)
@@ -112,7 +124,9 @@ describe('JetStream messaging against a real server', () => {
         return message.deliveryCount < 2 ? nak(50) : ack()
       },
     })
-    await publishMessage(js, names.subjects.review('acme', 'test'), { type: 'test.ping', n: 2 } as never, { msgId: 'ping-2' })
+    await publishMessage(js, names.subjects.review('acme', 'test'), { type: 'test.ping', n: 2 } as never, {
+      msgId: 'ping-2',
+    })
     await eventually('a second delivery', async () => (deliveries.length >= 2 ? true : undefined))
     await running.stop()
     expect(deliveries.slice(0, 2)).toEqual([1, 2])

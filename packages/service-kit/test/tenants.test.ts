@@ -76,7 +76,9 @@ describe('tenants file', () => {
 
   it('names an unset ${VAR} and the field that uses it', () => {
     const { ACME_SECRET: _unset, ...rest } = env
-    expect(failure(valid, rest)).toBe('tenants.yaml: tenants[0].calcom.webhookSecret: environment variable ACME_SECRET is not set')
+    expect(failure(valid, rest)).toBe(
+      'tenants.yaml: tenants[0].calcom.webhookSecret: environment variable ACME_SECRET is not set',
+    )
   })
 
   it('refuses an event type owned by two tenants', () => {
