@@ -57,7 +57,7 @@ describe('npm start', () => {
       CALSYNC_LOCAL_MONGO_PORT: await findFreePort(),
     }
     const { NATS_URL: _nats, MONGO_URL: _mongo, CALSYNC_TENANTS: _tenants, ...inherited } = process.env
-    const env = { ...inherited, CALSYNC_DATA_DIR: dataDir, LOG_LEVEL: 'warn' }
+    const env: NodeJS.ProcessEnv = { ...inherited, CALSYNC_DATA_DIR: dataDir, LOG_LEVEL: 'warn' }
     for (const [name, port] of Object.entries(ports)) env[name] = String(port)
 
     // Its own process group, like a shell job: Ctrl-C is a SIGINT to the whole group.
