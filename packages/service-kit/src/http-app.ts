@@ -33,6 +33,8 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
     return503OnClosing: true,
   })
 
+  // calsync APIs take JSON only: anything else is a 415, not a string handed to a handler.
+  app.removeContentTypeParser('text/plain')
   app.decorateRequest('span', null)
   app.addHook('onRequest', (request, reply, done) => {
     const parent = propagation.extract(context.active(), request.headers)

@@ -31,13 +31,7 @@ export { connectNats, ensureConsumer, ensureStream, type NatsOptions } from './n
 export { runMain } from './run-main.ts'
 export { type Runtime, type RuntimeOptions, startRuntime } from './runtime.ts'
 export { installShutdown, type ShutdownOptions, type ShutdownStep } from './shutdown.ts'
-export {
-  getTracer,
-  type SpanOptions,
-  startTelemetry,
-  type Telemetry,
-  type TelemetryOptions,
-  withSpan,
-} from './telemetry.ts'
+export { getTracer, type SpanOptions, withSpan } from './spans.ts'
+export { startTelemetry, type Telemetry, type TelemetryOptions } from './telemetry.ts'
 export { applyTenants, openTenantRegistry, type TenantRegistry, type TokenIdentity } from './tenants/tenant-registry.ts'
 export { loadTenantsFile, parseTenantsFile, sha256Hex, TenantsFileError } from './tenants/tenants-file.ts'

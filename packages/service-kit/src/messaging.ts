@@ -10,6 +10,7 @@ import type { JetStreamClient, JsMsg, PubAck } from '@nats-io/jetstream'
 import { headers as createHeaders } from '@nats-io/transport-node'
 import { type Attributes, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api'
 import type { Logger } from 'pino'
+import { withSpan } from './spans.ts'
 
 const tracer = trace.getTracer('calsync-messaging')
 
@@ -40,36 +41,22 @@ export async function publishMessage(
   body: { type: string },
   options: PublishOptions,
 ): Promise<PubAck> {
-  return tracer.startActiveSpan(
-    `send ${subject}`,
-    {
-      kind: SpanKind.PRODUCER,
-      attributes: { ...messagingAttributes(subject, 'send'), 'messaging.message.id': options.msgId },
-    },
-    async (span) => {
-      try {
-        const headers = createHeaders()
-        headers.set(HEADERS.messageType, body.type)
-        if (options.tenantId) headers.set(HEADERS.tenant, options.tenantId)
-        if (options.origin) headers.set(HEADERS.origin, options.origin)
-        injectTraceContext(headers)
-        const ack = await js.publish(subject, JSON.stringify(body), {
-          msgID: options.msgId,
-          headers,
-          timeout: options.timeoutMs ?? 5000,
-        })
-        span.setAttribute('messaging.nats.stream_sequence', ack.seq)
-        if (ack.duplicate) span.setAttribute('messaging.nats.duplicate', true)
-        return ack
-      } catch (error) {
-        span.recordException(error as Error)
-        span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message })
-        throw error
-      } finally {
-        span.end()
-      }
-    },
-  )
+  const attributes = { ...messagingAttributes(subject, 'send'), 'messaging.message.id': options.msgId }
+  return withSpan(tracer, `send ${subject}`, { kind: SpanKind.PRODUCER, attributes }, async (span) => {
+    const headers = createHeaders()
+    headers.set(HEADERS.messageType, body.type)
+    if (options.tenantId) headers.set(HEADERS.tenant, options.tenantId)
+    if (options.origin) headers.set(HEADERS.origin, options.origin)
+    injectTraceContext(headers)
+    const ack = await js.publish(subject, JSON.stringify(body), {
+      msgID: options.msgId,
+      headers,
+      timeout: options.timeoutMs ?? 5000,
+    })
+    span.setAttribute('messaging.nats.stream_sequence', ack.seq)
+    if (ack.duplicate) span.setAttribute('messaging.nats.duplicate', true)
+    return ack
+  })
 }
 
 /** What a handler decides for one message. */

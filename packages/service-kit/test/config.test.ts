@@ -1,0 +1,59 @@
+import { ConfigError, loadBaseConfig, parseDurationList } from '@calsync/service-kit'
+import { describe, expect, it } from 'vitest'
+
+const options = {
+  serviceName: 'appointments',
+  defaultDbName: 'calsync_appointments',
+  portVariable: 'APPOINTMENTS_PORT',
+  defaultPort: 8081,
+}
+const env = { NATS_URL: 'nats://127.0.0.1:4222', MONGO_URL: 'mongodb://127.0.0.1:27017/' }
+
+function refusal(overrides: Record<string, string | undefined>): ConfigError {
+  try {
+    loadBaseConfig({ ...env, ...overrides }, options)
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError)
+    return error as ConfigError
+  }
+  throw new Error('expected the config to be refused')
+}
+
+describe('service config', () => {
+  it('applies defaults', () => {
+    const config = loadBaseConfig(env, options)
+    expect(config).toMatchObject({
+      port: 8081,
+      dbName: 'calsync_appointments',
+      logLevel: 'info',
+      tenantsFile: undefined,
+    })
+    expect(config.names.streams.appointments).toBe('CALSYNC_APPOINTMENTS')
+  })
+
+  it('fails fast naming the bad variable', () => {
+    expect(refusal({ NATS_URL: undefined }).variable).toBe('NATS_URL')
+    expect(refusal({ MONGO_URL: 'postgres://x' }).message).toBe(
+      'MONGO_URL: must use mongodb or mongodb+srv, got postgres:',
+    )
+    expect(refusal({ APPOINTMENTS_PORT: 'eighty' }).message).toContain(
+      'APPOINTMENTS_PORT: "eighty" is not a port number',
+    )
+    expect(refusal({ LOG_LEVEL: 'loud' }).variable).toBe('LOG_LEVEL')
+    expect(refusal({ CALSYNC_NAMESPACE: 'a.b' }).variable).toBe('CALSYNC_NAMESPACE')
+  })
+
+  it('does not echo a connection string that may hold a password', () => {
+    expect(refusal({ MONGO_URL: 'not a url with s3cret' }).message).not.toContain('s3cret')
+  })
+
+  it('does not need MONGO_URL for a stateless service', () => {
+    expect(loadBaseConfig({ NATS_URL: env.NATS_URL }, { ...options, useMongo: false }).mongoUrl).toBe('')
+  })
+
+  it('parses backoff lists', () => {
+    expect(parseDurationList('200ms,1s,5m')).toEqual([200, 1000, 300_000])
+    expect(() => parseDurationList('1s,,5s')).toThrow(/comma list/)
+    expect(() => parseDurationList('soon')).toThrow(/not a duration/)
+  })
+})
