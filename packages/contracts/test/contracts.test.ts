@@ -113,11 +113,10 @@ const cases = [
       tenantId: 'acme-dental',
       deliveryId: 'abc',
       receivedAt: '2030-01-01T00:00:00.000Z',
-      mapped: true,
       webhook: booking,
     },
-    invalid: ({ mapped: _mapped, ...value }: Record<string, unknown>) => value,
-    path: '/mapped',
+    invalid: ({ deliveryId: _deliveryId, ...value }: Record<string, unknown>) => value,
+    path: '/deliveryId',
   },
 ] as const
 

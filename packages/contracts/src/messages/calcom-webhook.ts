@@ -44,15 +44,16 @@ export const CalcomBookingWebhook = Type.Object(
 )
 export type CalcomBookingWebhook = Type.Static<typeof CalcomBookingWebhook>
 
-/** What the gateway publishes on `calcom.webhook.<tenant>.<trigger>` once a delivery is verified. */
+/**
+ * What the gateway publishes on `calcom.webhook.<tenant>.<trigger>` once a delivery is verified and
+ * its event type is known to belong to the tenant (unowned event types go to review instead).
+ */
 export const VerifiedWebhook = Type.Object({
   type: Type.Literal('calcom.webhook.verified'),
   tenantId: Type.String({ minLength: 1 }),
   /** Content-derived id, also the Nats-Msg-Id: an exact re-delivery has the same one. */
   deliveryId: Type.String({ minLength: 1 }),
   receivedAt: Type.String({ format: 'date-time' }),
-  /** False when the event type belongs to no tenant: the message is for review, not for booking. */
-  mapped: Type.Boolean(),
   webhook: CalcomBookingWebhook,
 })
 export type VerifiedWebhook = Type.Static<typeof VerifiedWebhook>
