@@ -1,5 +1,9 @@
+import { readdirSync, readFileSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
 import { startTestInfra } from '@calsync/local-infra'
 import type { TestProject } from 'vitest/node'
+import { LOG_DIR } from './support/logs.ts'
+import { TEST_SECRETS } from './support/tenants.ts'
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -8,12 +12,36 @@ declare module 'vitest' {
   }
 }
 
+/** Fails the run if any log line written by the suite holds a test secret (I7). */
+function assertNoSecretsLogged(): void {
+  let files: string[] = []
+  try {
+    files = readdirSync(LOG_DIR)
+  } catch {
+    return
+  }
+  const leaks: string[] = []
+  for (const file of files) {
+    const text = readFileSync(join(LOG_DIR, file), 'utf8')
+    for (const [name, secret] of Object.entries(TEST_SECRETS)) {
+      if (text.includes(secret)) leaks.push(`${name} in ${file}`)
+    }
+  }
+  const lines = files.reduce((sum, file) => sum + readFileSync(join(LOG_DIR, file), 'utf8').split('\n').length - 1, 0)
+  if (leaks.length > 0) throw new Error(`secrets found in test logs: ${leaks.join(', ')}`)
+  process.stdout.write(`[test infra] no secret in ${lines} log lines of ${files.length} service logs\n`)
+}
+
 /** One NATS and one database for the whole run; tests isolate by namespace and database name. */
 export default async function setup(project: TestProject) {
+  rmSync(LOG_DIR, { recursive: true, force: true })
   const infra = await startTestInfra()
   for (const line of infra.description) process.stdout.write(`[test infra] ${line}\n`)
   project.provide('natsUrl', infra.natsUrl)
   project.provide('mongoUrl', infra.mongoUrl)
   // Vitest runs teardown on normal exit and on Ctrl-C; the tether covers harder deaths.
-  return () => infra.stop()
+  return async () => {
+    await infra.stop()
+    assertNoSecretsLogged()
+  }
 }

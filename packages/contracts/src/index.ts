@@ -1,6 +1,7 @@
 // @calsync/contracts — the one place both sides of every calsync message import from.
 // A leaf package: schemas (TypeBox), names, stream/consumer definitions, headers and error codes.
 
+export { CALSYNC_METADATA, calsyncAppointmentIdOf } from './calcom-metadata.ts'
 export { ERROR_CODES, type ErrorBody, type ErrorCode } from './error-codes.ts'
 export { HEADERS, TRACE_ID_HTTP_HEADER } from './headers.ts'
 export {
@@ -12,6 +13,8 @@ export {
   AppointmentStatus,
   Attendee,
   appointmentEventToken,
+  SYNC_STATUSES,
+  SyncStatus,
 } from './messages/appointment-event.ts'
 export {
   BOOKING_TRIGGERS,

@@ -45,6 +45,11 @@ function toIssues(errors: RawError[]): ValidationIssue[] {
       issues.push({ path: error.instancePath, message: `must be one of ${allowed}` })
       continue
     }
+    if (error.keyword === 'enum' && Array.isArray(error.params.allowedValues)) {
+      const allowed = error.params.allowedValues.map((value) => JSON.stringify(value)).join(', ')
+      issues.push({ path: error.instancePath, message: `must be one of ${allowed}` })
+      continue
+    }
     issues.push({ path: error.instancePath, message: error.message })
   }
   return issues

@@ -76,6 +76,8 @@ export interface ReceivedMessage<T> {
 }
 
 export interface InvalidMessage {
+  stream: string
+  consumer: string
   subject: string
   data: Uint8Array
   issues: ValidationIssue[]
@@ -169,6 +171,8 @@ async function decide<T>(msg: JsMsg, options: ConsumerOptions<T>, log: Logger): 
       : options.schema.check(decoded)
   if (!result.ok) {
     const invalid: InvalidMessage = {
+      stream: msg.info.stream,
+      consumer: options.definition.durable,
       subject: msg.subject,
       data: msg.data,
       issues: result.issues,

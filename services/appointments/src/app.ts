@@ -1,11 +1,23 @@
 import { createHttpApp, type Logger, type ReadinessChecks } from '@calsync/service-kit'
 import type { FastifyInstance } from 'fastify'
+import { appointmentsRoutes } from './appointments/appointments-routes.ts'
+import type { AppointmentsService } from './appointments/appointments-service.ts'
+import type { AppointmentsStore } from './appointments/appointments-store.ts'
+import type { Idempotency } from './appointments/idempotency.ts'
+import type { Authenticate } from './auth/bearer-auth.ts'
 
 export interface AppDeps {
   logger: Logger
   readiness: ReadinessChecks
+  service: AppointmentsService
+  store: AppointmentsStore
+  idempotency: Idempotency
+  authenticate: Authenticate
 }
 
+/** The appointments REST API (DESIGN §4.4). No env, no listen, no connections. */
 export function buildApp(deps: AppDeps): FastifyInstance {
-  return createHttpApp({ logger: deps.logger, readiness: deps.readiness })
+  const app = createHttpApp({ logger: deps.logger, readiness: deps.readiness })
+  app.register(appointmentsRoutes, deps)
+  return app
 }

@@ -1,12 +1,26 @@
-import { type BaseConfig, loadBaseConfig } from '@calsync/service-kit'
+import { type BaseConfig, createEnvReader, loadBaseConfig } from '@calsync/service-kit'
 
-export type Config = BaseConfig
+export interface Config extends BaseConfig {
+  /** How often the outbox relay looks for unpublished events when nothing wakes it. */
+  relayIntervalMs: number
+  /**
+   * Test-only fault injection: `exit-after-event-write` kills the process right after a change
+   * is durably written and before it is published (proves crash safety, DESIGN §5).
+   */
+  faultInjection: 'none' | 'exit-after-event-write'
+}
 
 export function loadConfig(env: Record<string, string | undefined>): Config {
-  return loadBaseConfig(env, {
-    serviceName: 'appointments',
-    defaultDbName: 'calsync_appointments',
-    portVariable: 'APPOINTMENTS_PORT',
-    defaultPort: 8081,
-  })
+  const read = createEnvReader(env)
+  const [relayIntervalMs = 1000] = read.durations('CALSYNC_OUTBOX_INTERVAL', '1s')
+  return {
+    ...loadBaseConfig(env, {
+      serviceName: 'appointments',
+      defaultDbName: 'calsync_appointments',
+      portVariable: 'APPOINTMENTS_PORT',
+      defaultPort: 8081,
+    }),
+    relayIntervalMs,
+    faultInjection: read.oneOf('CALSYNC_FAULT_INJECTION', ['none', 'exit-after-event-write'], 'none'),
+  }
 }

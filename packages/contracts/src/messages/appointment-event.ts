@@ -12,7 +12,7 @@ export const Attendee = Type.Object({
 export type Attendee = Type.Static<typeof Attendee>
 
 export const APPOINTMENT_STATUSES = ['booked', 'cancelled'] as const
-export const AppointmentStatus = Type.Union(APPOINTMENT_STATUSES.map((status) => Type.Literal(status)))
+export const AppointmentStatus = Type.Enum(APPOINTMENT_STATUSES)
 export type AppointmentStatus = (typeof APPOINTMENT_STATUSES)[number]
 
 /** The full state of an appointment at one version: what the sync worker reconciles Cal.com to. */
@@ -52,12 +52,19 @@ const eventFields = {
 }
 
 /** Published on `appointment.<tenant>.<booked|cancelled|rescheduled>` with the event id as Nats-Msg-Id. */
-export const AppointmentEvent = Type.Union(
-  APPOINTMENT_EVENT_TYPES.map((type) => Type.Object({ type: Type.Literal(type), ...eventFields })),
-)
+export const AppointmentEvent = Type.Union([
+  Type.Object({ type: Type.Literal('appointment.booked'), ...eventFields }),
+  Type.Object({ type: Type.Literal('appointment.cancelled'), ...eventFields }),
+  Type.Object({ type: Type.Literal('appointment.rescheduled'), ...eventFields }),
+])
 export type AppointmentEvent = Type.Static<typeof AppointmentEvent>
 
 /** The subject token of an event type: `appointment.booked` → `booked`. */
 export function appointmentEventToken(type: AppointmentEventType): string {
   return type.slice('appointment.'.length)
 }
+
+/** Where an appointment stands with Cal.com (DESIGN §4.4). */
+export const SYNC_STATUSES = ['pending', 'synced', 'failed', 'skipped', 'conflict'] as const
+export const SyncStatus = Type.Enum(SYNC_STATUSES)
+export type SyncStatus = (typeof SYNC_STATUSES)[number]

@@ -36,7 +36,7 @@ export type CalcomBookingPayload = Type.Static<typeof CalcomBookingPayload>
 /** A Cal.com webhook body for one of the booking triggers. */
 export const CalcomBookingWebhook = Type.Object(
   {
-    triggerEvent: Type.Union(BOOKING_TRIGGERS.map((trigger) => Type.Literal(trigger))),
+    triggerEvent: Type.Enum(BOOKING_TRIGGERS),
     createdAt: Type.String({ format: 'date-time' }),
     payload: CalcomBookingPayload,
   },

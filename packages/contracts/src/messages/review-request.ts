@@ -1,7 +1,7 @@
 import Type from 'typebox'
 
 export const REVIEW_KINDS = ['sync_failed', 'double_booking', 'unmapped_event_type', 'poison_message'] as const
-export const ReviewKind = Type.Union(REVIEW_KINDS.map((kind) => Type.Literal(kind)))
+export const ReviewKind = Type.Enum(REVIEW_KINDS)
 export type ReviewKind = (typeof REVIEW_KINDS)[number]
 
 /**

@@ -1,0 +1,49 @@
+import { ERROR_CODES, formatIssues, type Names, type ReviewRequest } from '@calsync/contracts'
+import type { JetStreamClient } from '@nats-io/jetstream'
+import type { InvalidMessage } from './messaging.ts'
+import { publishMessage } from './messaging.ts'
+
+const PREVIEW_BYTES = 2048
+
+/**
+ * Sends a message that failed its schema to the review queue as `poison_message`, so the consumer
+ * can terminate it and go on. The tenant is read from the subject's tenant token where there is one.
+ */
+export function createPoisonReporter(deps: { js: JetStreamClient; names: Names; clock?: () => Date }) {
+  const clock = deps.clock ?? (() => new Date())
+  return async function reportPoison(message: InvalidMessage): Promise<void> {
+    const tenantId = tenantOfSubject(deps.names, message.subject) ?? 'unknown'
+    const causeId = `poison:${message.stream}:${message.streamSequence}`
+    const request: ReviewRequest = {
+      type: 'review.requested',
+      kind: 'poison_message',
+      causeId,
+      tenantId,
+      appointmentIds: [],
+      errorCode: ERROR_CODES.invalidMessage,
+      errorMessage: `message on ${message.subject} failed its schema: ${formatIssues(message.issues)}`,
+      attempts: message.deliveryCount,
+      at: clock().toISOString(),
+      detail: {
+        stream: message.stream,
+        consumer: message.consumer,
+        subject: message.subject,
+        streamSequence: message.streamSequence,
+        preview: Buffer.from(message.data.subarray(0, PREVIEW_BYTES)).toString('utf8'),
+      },
+    }
+    await publishMessage(deps.js, deps.names.subjects.review(tenantId, 'poison_message'), request, {
+      msgId: causeId,
+      tenantId,
+    })
+  }
+}
+
+/** `[ns.]calcom.webhook.<tenant>.…`, `[ns.]appointment.<tenant>.…`, `[ns.]sync.<tenant>.…`, `[ns.]review.<tenant>.…` */
+function tenantOfSubject(names: Names, subject: string): string | undefined {
+  const tokens = subject.split('.')
+  if (names.namespace) tokens.shift()
+  const index = tokens[0] === 'calcom' ? 2 : 1
+  const tenant = tokens[index]
+  return tenant && /^[a-z0-9-]{1,64}$/.test(tenant) ? tenant : undefined
+}

@@ -1,0 +1,145 @@
+import { randomBytes } from 'node:crypto'
+import type {
+  AppointmentEventType,
+  AppointmentSnapshot,
+  Attendee,
+  EventTypeMapping,
+  Origin,
+  SyncStatus,
+} from '@calsync/contracts'
+import { sha256Hex } from '@calsync/service-kit'
+
+const MINUTE = 60_000
+
+export type { AppointmentSnapshot }
+
+/** Who or what made a change: the channel, and the token (by digest prefix) or webhook delivery. */
+export interface Initiator {
+  origin: Origin
+  /** e.g. `token:3f2a9c1d` or `webhook:<deliveryId>` */
+  via: string
+}
+
+export interface SyncState {
+  status: SyncStatus
+  /** The appointment version this state speaks about. */
+  version: number
+  attempts: number
+  lastAttemptAt: string | null
+  errorCode: string | null
+  errorMessage: string | null
+  verifiedAt: string | null
+  requiresManualReview: boolean
+  flaggedAt: string | null
+  calcomBookingUid: string | null
+  /** The appointment event the sync is working on. */
+  eventId: string
+  /** When the change to sync was made, for change → Cal.com latency. */
+  changedAt: string
+}
+
+export function newAppointmentId(): string {
+  return `apt_${randomBytes(12).toString('base64url')}`
+}
+
+/** Cal.com bookings get a deterministic id, so a redelivered webhook can only create it once. */
+export function appointmentIdForBooking(tenantId: string, bookingUid: string): string {
+  return `apt_c${sha256Hex(`${tenantId}\n${bookingUid}`).slice(0, 24)}`
+}
+
+export function eventIdOf(appointmentId: string, version: number): string {
+  return `${appointmentId}:v${version}`
+}
+
+/** Slot exclusivity is decided per whole minute, so times must sit on minute boundaries. */
+export function isMinuteAligned(time: Date): boolean {
+  return time.getTime() % MINUTE === 0
+}
+
+export function endOf(start: Date, eventType: EventTypeMapping): Date {
+  return new Date(start.getTime() + eventType.lengthMinutes * MINUTE)
+}
+
+/** The minutes [start, end) occupies; Cal.com times are rounded outwards to whole minutes. */
+export function minutesOf(start: string, end: string): string[] {
+  const first = Math.floor(Date.parse(start) / MINUTE) * MINUTE
+  const last = Math.ceil(Date.parse(end) / MINUTE) * MINUTE
+  const minutes: string[] = []
+  for (let at = first; at < last; at += MINUTE) minutes.push(new Date(at).toISOString().slice(0, 16))
+  return minutes
+}
+
+export function toIso(time: Date): string {
+  return time.toISOString()
+}
+
+export interface NewAppointment {
+  id: string
+  tenantId: string
+  eventType: EventTypeMapping
+  start: Date
+  end: Date
+  origin: Origin
+  attendee: Attendee
+  notes?: string | undefined
+  calcomBookingUid: string | null
+  now: Date
+}
+
+export function firstSnapshot(input: NewAppointment): AppointmentSnapshot {
+  const now = toIso(input.now)
+  return {
+    id: input.id,
+    tenantId: input.tenantId,
+    eventTypeId: input.eventType.id,
+    resource: input.eventType.resource,
+    start: toIso(input.start),
+    end: toIso(input.end),
+    status: 'booked',
+    origin: input.origin,
+    version: 1,
+    attendee: input.attendee,
+    ...(input.notes === undefined ? {} : { notes: input.notes }),
+    calcomBookingUid: input.calcomBookingUid,
+    createdAt: now,
+    updatedAt: now,
+  }
+}
+
+/** The next version of an appointment: one change, one version (the event type names the change). */
+export function nextSnapshot(
+  current: AppointmentSnapshot,
+  change: Partial<Pick<AppointmentSnapshot, 'start' | 'end' | 'status' | 'calcomBookingUid'>>,
+  origin: Origin,
+  now: Date,
+): AppointmentSnapshot {
+  return { ...current, ...change, origin, version: current.version + 1, updatedAt: toIso(now) }
+}
+
+export function changeTypeOf(
+  previous: AppointmentSnapshot | undefined,
+  next: AppointmentSnapshot,
+): AppointmentEventType {
+  if (!previous) return 'appointment.booked'
+  if (next.status === 'cancelled' && previous.status !== 'cancelled') return 'appointment.cancelled'
+  return 'appointment.rescheduled'
+}
+
+export function initialSyncState(snapshot: AppointmentSnapshot, eventId: string, now: Date): SyncState {
+  // A change that came from Cal.com is already on Cal.com: nothing to push (I5).
+  const fromCalcom = snapshot.origin === 'calcom'
+  return {
+    status: fromCalcom ? 'synced' : 'pending',
+    version: snapshot.version,
+    attempts: 0,
+    lastAttemptAt: null,
+    errorCode: null,
+    errorMessage: null,
+    verifiedAt: fromCalcom ? toIso(now) : null,
+    requiresManualReview: false,
+    flaggedAt: null,
+    calcomBookingUid: snapshot.calcomBookingUid,
+    eventId,
+    changedAt: toIso(now),
+  }
+}

@@ -1,0 +1,140 @@
+import { APPOINTMENT_STATUSES, Attendee } from '@calsync/contracts'
+import type { FastifyInstance } from 'fastify'
+import Type from 'typebox'
+import type { Authenticate } from '../auth/bearer-auth.ts'
+import { AppointmentNotFoundError, badRequest } from '../errors.ts'
+import { toAppointmentView, toSyncStatusView } from './appointment-view.ts'
+import type { AppointmentsService } from './appointments-service.ts'
+import { type AppointmentsStore, snapshotOfDoc } from './appointments-store.ts'
+import { fingerprintOf, type Idempotency } from './idempotency.ts'
+
+const CreateBody = Type.Object(
+  {
+    eventTypeId: Type.Integer({ minimum: 1 }),
+    start: Type.String({ format: 'date-time' }),
+    attendee: Attendee,
+    notes: Type.Optional(Type.String({ maxLength: 2000 })),
+  },
+  { additionalProperties: false },
+)
+const CancelBody = Type.Object(
+  { reason: Type.Optional(Type.String({ maxLength: 500 })) },
+  { additionalProperties: false },
+)
+const RescheduleBody = Type.Object({ start: Type.String({ format: 'date-time' }) }, { additionalProperties: false })
+const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) })
+const ListQuery = Type.Object(
+  {
+    from: Type.Optional(Type.String({ format: 'date-time' })),
+    to: Type.Optional(Type.String({ format: 'date-time' })),
+    status: Type.Optional(Type.Enum(APPOINTMENT_STATUSES)),
+    cursor: Type.Optional(Type.String({ maxLength: 300 })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200 })),
+  },
+  { additionalProperties: false },
+)
+
+type CreateBody = Type.Static<typeof CreateBody>
+type ListQuery = Type.Static<typeof ListQuery>
+
+function encodeCursor(start: string, id: string): string {
+  return Buffer.from(JSON.stringify([start, id])).toString('base64url')
+}
+
+function decodeCursor(cursor: string): { start: string; id: string } {
+  try {
+    const [start, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[]
+    if (typeof start === 'string' && typeof id === 'string') return { start, id }
+  } catch {}
+  throw badRequest('cursor is not one this API returned')
+}
+
+/** DESIGN §4.4: every route is scoped to the tenant of the bearer token, whose origin tags changes. */
+export async function appointmentsRoutes(
+  app: FastifyInstance,
+  deps: {
+    service: AppointmentsService
+    store: AppointmentsStore
+    idempotency: Idempotency
+    authenticate: Authenticate
+  },
+) {
+  const { service, store, idempotency, authenticate } = deps
+
+  async function view(tenantId: string, id: string) {
+    const doc = await store.find(tenantId, id)
+    if (!doc) throw new AppointmentNotFoundError(id)
+    return { snapshot: snapshotOfDoc(doc), doc, sync: await store.syncState(tenantId, id) }
+  }
+
+  app.post('/v1/appointments', { schema: { body: CreateBody } }, async (request, reply) => {
+    const identity = authenticate(request)
+    const body = request.body as CreateBody
+    const execute = async () => {
+      const snapshot = await service.create(identity.tenantId, body, identity.initiator)
+      return {
+        statusCode: 201,
+        body: toAppointmentView(snapshot, await store.syncState(identity.tenantId, snapshot.id)),
+      }
+    }
+    const key = request.headers['idempotency-key']
+    const response =
+      typeof key === 'string'
+        ? await idempotency.run(identity.tenantId, key, fingerprintOf(body), execute)
+        : await execute()
+    return reply.code(response.statusCode).send(response.body)
+  })
+
+  app.get('/v1/appointments', { schema: { querystring: ListQuery } }, async (request) => {
+    const identity = authenticate(request)
+    const query = request.query as ListQuery
+    const limit = query.limit ?? 50
+    const docs = await store.list(identity.tenantId, {
+      from: query.from && new Date(query.from).toISOString(),
+      to: query.to && new Date(query.to).toISOString(),
+      status: query.status,
+      after: query.cursor ? decodeCursor(query.cursor) : undefined,
+      limit,
+    })
+    const states = await store.syncStatesOf(
+      identity.tenantId,
+      docs.map((doc) => doc._id),
+    )
+    const last = docs.at(-1)
+    return {
+      items: docs.map((doc) => toAppointmentView(snapshotOfDoc(doc), states.get(doc._id))),
+      nextCursor: docs.length === limit && last ? encodeCursor(last.start, last._id) : null,
+    }
+  })
+
+  app.get('/v1/appointments/:id', { schema: { params: IdParams } }, async (request) => {
+    const identity = authenticate(request)
+    const { snapshot, sync } = await view(identity.tenantId, (request.params as { id: string }).id)
+    return toAppointmentView(snapshot, sync)
+  })
+
+  app.get('/v1/appointments/:id/sync-status', { schema: { params: IdParams } }, async (request) => {
+    const identity = authenticate(request)
+    const { snapshot, doc, sync } = await view(identity.tenantId, (request.params as { id: string }).id)
+    return { ...toSyncStatusView(snapshot, sync), initiatedBy: doc.initiatedBy }
+  })
+
+  app.post('/v1/appointments/:id/cancel', { schema: { params: IdParams, body: CancelBody } }, async (request) => {
+    const identity = authenticate(request)
+    const id = (request.params as { id: string }).id
+    const snapshot = await service.cancel(identity.tenantId, id, identity.initiator)
+    return toAppointmentView(snapshot, await store.syncState(identity.tenantId, id))
+  })
+
+  app.post(
+    '/v1/appointments/:id/reschedule',
+    { schema: { params: IdParams, body: RescheduleBody } },
+    async (request) => {
+      const identity = authenticate(request)
+      const id = (request.params as { id: string }).id
+      const { start } = request.body as Type.Static<typeof RescheduleBody>
+      const snapshot = await service.reschedule(identity.tenantId, id, start, identity.initiator)
+      return toAppointmentView(snapshot, await store.syncState(identity.tenantId, id))
+    },
+  )
+}

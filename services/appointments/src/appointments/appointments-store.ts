@@ -1,0 +1,149 @@
+import type { AppointmentEventType, AppointmentStatus } from '@calsync/contracts'
+import { isDuplicateKeyError } from '@calsync/service-kit'
+import type { Collection, Db, Filter } from 'mongodb'
+import type { AppointmentSnapshot, Initiator, SyncState } from './appointment.ts'
+
+/** The current state of an appointment: a projection of its newest event. */
+export type AppointmentDoc = AppointmentSnapshot & { _id: string; initiatedBy: Initiator; lastEventId: string }
+
+/** One change: inserted once per (appointment, version) — the concurrency check and the outbox entry. */
+export interface EventDoc {
+  _id: string
+  type: AppointmentEventType
+  tenantId: string
+  appointmentId: string
+  version: number
+  origin: AppointmentSnapshot['origin']
+  occurredAt: string
+  snapshot: AppointmentSnapshot
+  initiatedBy: Initiator
+  published: boolean
+  publishedAt: string | null
+  /** W3C trace context of the request that made the change, so the relay's publish joins its trace. */
+  trace: Record<string, string>
+}
+
+export function snapshotOfDoc(doc: AppointmentDoc): AppointmentSnapshot {
+  const { _id: _unused, initiatedBy: _by, lastEventId: _last, ...snapshot } = doc
+  return snapshot
+}
+
+export type SyncStateDoc = SyncState & { _id: string; tenantId: string; updatedAt: string }
+
+/** A Cal.com booking uid known to belong to an appointment (the uid chain of reschedules included). */
+export interface LinkDoc {
+  _id: string
+  tenantId: string
+  uid: string
+  appointmentId: string
+  linkedAt: string
+}
+
+export interface ClaimDoc {
+  _id: string
+  tenantId: string
+  appointmentId: string
+  claimedAt: string
+}
+
+export interface IdempotencyDoc {
+  _id: string
+  tenantId: string
+  fingerprint: string
+  state: 'pending' | 'done'
+  statusCode: number | null
+  body: unknown
+  createdAt: string
+}
+
+export interface ListQuery {
+  from?: string | undefined
+  to?: string | undefined
+  status?: AppointmentStatus | undefined
+  after?: { start: string; id: string } | undefined
+  limit: number
+}
+
+/** Every method is scoped by tenant: no read or write crosses tenants (I6). */
+export function createAppointmentsStore(db: Db) {
+  const appointments = db.collection<AppointmentDoc>('appointments')
+  const events = db.collection<EventDoc>('appointment_events')
+  const syncStates = db.collection<SyncStateDoc>('sync_states')
+  const links = db.collection<LinkDoc>('calcom_links')
+  const claims = db.collection<ClaimDoc>('slot_claims')
+  const idempotency = db.collection<IdempotencyDoc>('idempotency_keys')
+
+  const linkKey = (tenantId: string, uid: string) => `${tenantId}|${uid}`
+
+  return {
+    appointments,
+    events,
+    syncStates,
+    links,
+    claims,
+    idempotency,
+
+    async ensureIndexes(): Promise<void> {
+      await appointments.createIndex({ tenantId: 1, start: 1, _id: 1 })
+      await events.createIndex({ published: 1, occurredAt: 1 })
+      await events.createIndex({ appointmentId: 1, version: 1 })
+      await links.createIndex({ appointmentId: 1 })
+      await claims.createIndex({ appointmentId: 1 })
+      await claims.createIndex({ claimedAt: 1 })
+    },
+
+    async find(tenantId: string, id: string): Promise<AppointmentDoc | undefined> {
+      return (await appointments.findOne({ _id: id, tenantId })) ?? undefined
+    },
+
+    async findByBookingUid(tenantId: string, uid: string): Promise<AppointmentDoc | undefined> {
+      const link = await links.findOne({ _id: linkKey(tenantId, uid) })
+      return link ? this.find(tenantId, link.appointmentId) : undefined
+    },
+
+    async list(tenantId: string, query: ListQuery): Promise<AppointmentDoc[]> {
+      const filter: Filter<AppointmentDoc> = { tenantId }
+      const start: Record<string, string> = {}
+      if (query.from) start.$gte = query.from
+      if (query.to) start.$lt = query.to
+      if (Object.keys(start).length > 0) filter.start = start
+      if (query.status) filter.status = query.status
+      if (query.after) {
+        filter.$or = [{ start: { $gt: query.after.start } }, { start: query.after.start, _id: { $gt: query.after.id } }]
+      }
+      return appointments.find(filter).sort({ start: 1, _id: 1 }).limit(query.limit).toArray()
+    },
+
+    async syncState(tenantId: string, id: string): Promise<SyncStateDoc | undefined> {
+      return (await syncStates.findOne({ _id: id, tenantId })) ?? undefined
+    },
+
+    async syncStatesOf(tenantId: string, ids: string[]): Promise<Map<string, SyncStateDoc>> {
+      const found = await syncStates.find({ tenantId, _id: { $in: ids } }).toArray()
+      return new Map(found.map((state) => [state._id, state]))
+    },
+
+    /** Records that a Cal.com booking uid belongs to an appointment; true if it was new. */
+    async link(tenantId: string, uid: string, appointmentId: string, now: Date): Promise<boolean> {
+      try {
+        await links.insertOne({
+          _id: linkKey(tenantId, uid),
+          tenantId,
+          uid,
+          appointmentId,
+          linkedAt: now.toISOString(),
+        })
+        return true
+      } catch (error) {
+        if (isDuplicateKeyError(error)) return false
+        throw error
+      }
+    },
+
+    async isLinked(tenantId: string, uid: string): Promise<boolean> {
+      return (await links.countDocuments({ _id: linkKey(tenantId, uid) }, { limit: 1 })) > 0
+    },
+  }
+}
+
+export type AppointmentsStore = ReturnType<typeof createAppointmentsStore>

@@ -1,0 +1,94 @@
+import type { Names } from '@calsync/contracts'
+import { createPoisonReporter, type Logger, type TenantRegistry } from '@calsync/service-kit'
+import type { JetStreamClient } from '@nats-io/jetstream'
+import type { Db } from 'mongodb'
+import { createAppointmentsService } from './appointments/appointments-service.ts'
+import type { EventDoc } from './appointments/appointments-store.ts'
+import { createAppointmentsStore } from './appointments/appointments-store.ts'
+import { createChangeRecorder } from './appointments/change-recorder.ts'
+import { createIdempotency } from './appointments/idempotency.ts'
+import { createSlotClaims } from './appointments/slot-claims.ts'
+import { createBearerAuth } from './auth/bearer-auth.ts'
+import { createCalcomBookingHandler } from './calcom/calcom-booking-handler.ts'
+import { startCalcomWebhookConsumer } from './calcom/calcom-webhook-consumer.ts'
+import { startOutboxRelay } from './outbox/outbox-relay.ts'
+import { createReviewPublisher } from './review/review-publisher.ts'
+import { startSyncResultsConsumer } from './sync/sync-results-consumer.ts'
+
+export interface ComponentDeps {
+  db: Db
+  js: JetStreamClient
+  names: Names
+  tenants: TenantRegistry
+  logger: Logger
+  relayIntervalMs: number
+  /** Runs after each durable event write, before anything else (fault injection in tests). */
+  afterEventWrite?: (event: EventDoc) => void
+}
+
+/**
+ * The object graph of the appointments service, shared by main.ts and the tests so both run the
+ * same wiring against real NATS and a real database.
+ */
+export async function startComponents(deps: ComponentDeps) {
+  const store = createAppointmentsStore(deps.db)
+  await store.ensureIndexes()
+  const claims = createSlotClaims(store)
+  let kick = () => {}
+  const recorder = createChangeRecorder({
+    store,
+    onRecorded: (event) => {
+      deps.afterEventWrite?.(event)
+      kick()
+    },
+  })
+  const relay = startOutboxRelay({
+    store,
+    recorder,
+    js: deps.js,
+    names: deps.names,
+    logger: deps.logger,
+    intervalMs: deps.relayIntervalMs,
+  })
+  kick = relay.kick
+  const service = createAppointmentsService({ store, claims, recorder, tenants: deps.tenants })
+  const reviews = createReviewPublisher({ js: deps.js, names: deps.names })
+  const handler = createCalcomBookingHandler({
+    store,
+    claims,
+    recorder,
+    tenants: deps.tenants,
+    reviews,
+    logger: deps.logger,
+  })
+  const onInvalid = createPoisonReporter({ js: deps.js, names: deps.names })
+  const webhooks = await startCalcomWebhookConsumer({
+    js: deps.js,
+    names: deps.names,
+    handler,
+    logger: deps.logger,
+    onInvalid,
+  })
+  const syncResults = await startSyncResultsConsumer({
+    js: deps.js,
+    names: deps.names,
+    store,
+    logger: deps.logger,
+    onInvalid,
+  })
+  return {
+    store,
+    service,
+    relay,
+    idempotency: createIdempotency(store),
+    authenticate: createBearerAuth(deps.tenants),
+    /** Stop order: consumers (finish in-flight messages), then the relay (finish its pass). */
+    async stop() {
+      await webhooks.stop()
+      await syncResults.stop()
+      await relay.stop()
+    },
+  }
+}
+
+export type Components = Awaited<ReturnType<typeof startComponents>>

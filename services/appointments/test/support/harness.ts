@@ -1,0 +1,133 @@
+import { randomBytes } from 'node:crypto'
+import {
+  type AppointmentEvent,
+  type CalcomBookingWebhook,
+  consumerDefinitions,
+  type ReviewRequest,
+  type SyncResult,
+  streamDefinitions,
+  syncResultToken,
+  type VerifiedWebhook,
+} from '@calsync/contracts'
+import { ensureConsumer, ensureStream, publishMessage, type TenantRegistry } from '@calsync/service-kit'
+import { jetstream, jetstreamManager } from '@nats-io/jetstream'
+import type { NatsConnection } from '@nats-io/transport-node'
+import type { FastifyInstance } from 'fastify'
+import type { MongoClient } from 'mongodb'
+import { connectTestMongo, connectTestNats, uniqueDbName, uniqueNames } from '../../../../test/support/infra.ts'
+import { fileLogger } from '../../../../test/support/logs.ts'
+import { readStream } from '../../../../test/support/streams.ts'
+import { openTestTenants } from '../../../../test/support/tenants.ts'
+import { buildApp } from '../../src/app.ts'
+import { type Components, startComponents } from '../../src/wiring.ts'
+
+/** The appointments service wired exactly as main.ts wires it, against the suite's NATS and database. */
+export async function startAppointmentsHarness() {
+  const names = uniqueNames()
+  const nc: NatsConnection = await connectTestNats()
+  const mongo: MongoClient = await connectTestMongo()
+  const dbName = uniqueDbName('appointments')
+  const db = mongo.db(dbName)
+  const jsm = await jetstreamManager(nc)
+  const js = jetstream(nc)
+  const streams = streamDefinitions(names)
+  const consumers = consumerDefinitions(names)
+  for (const stream of Object.values(streams)) await ensureStream(jsm, stream)
+  await ensureConsumer(jsm, consumers.appointmentsWebhooks)
+  await ensureConsumer(jsm, consumers.appointmentsSyncResults)
+  const tenants: TenantRegistry = await openTestTenants(nc, names)
+  const logger = fileLogger('appointments')
+  const components: Components = await startComponents({ db, js, names, tenants, logger, relayIntervalMs: 200 })
+  const app: FastifyInstance = buildApp({
+    logger,
+    readiness: async () => ({ ok: true }),
+    service: components.service,
+    store: components.store,
+    idempotency: components.idempotency,
+    authenticate: components.authenticate,
+  })
+
+  return {
+    names,
+    nc,
+    js,
+    jsm,
+    db,
+    dbName,
+    app,
+    components,
+    tenants,
+
+    api(
+      token: string | undefined,
+      method: 'GET' | 'POST',
+      url: string,
+      body?: unknown,
+      headers: Record<string, string> = {},
+    ) {
+      return app.inject({
+        method,
+        url,
+        headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
+        ...(body === undefined ? {} : { payload: body as object }),
+      })
+    },
+
+    /** What the gateway would publish for a verified delivery. */
+    async deliverWebhook(
+      tenantId: string,
+      webhook: CalcomBookingWebhook,
+      deliveryId = randomBytes(16).toString('hex'),
+    ) {
+      const message: VerifiedWebhook = {
+        type: 'calcom.webhook.verified',
+        tenantId,
+        deliveryId,
+        receivedAt: new Date().toISOString(),
+        webhook,
+      }
+      await publishMessage(js, names.subjects.webhook(tenantId, webhook.triggerEvent), message, {
+        msgId: deliveryId,
+        tenantId,
+      })
+      return deliveryId
+    },
+
+    async publishSyncResult(result: SyncResult) {
+      await publishMessage(js, names.subjects.syncResult(result.tenantId, syncResultToken(result.type)), result, {
+        msgId: randomBytes(8).toString('hex'),
+        tenantId: result.tenantId,
+      })
+    },
+
+    /** Appointment events in the stream, oldest first. */
+    async events(appointmentId?: string) {
+      const all = await readStream<AppointmentEvent>(jsm, streams.appointments.name)
+      return all.filter((message) => !appointmentId || message.body.appointmentId === appointmentId)
+    },
+
+    async reviews() {
+      return readStream<ReviewRequest>(jsm, streams.review.name)
+    },
+
+    /** Until both consumers have nothing pending or unacknowledged. */
+    async consumersIdle(): Promise<boolean> {
+      for (const consumer of [consumers.appointmentsWebhooks, consumers.appointmentsSyncResults]) {
+        const info = await jsm.consumers.info(consumer.stream, consumer.durable)
+        if (info.num_pending > 0 || info.num_ack_pending > 0) return false
+      }
+      return true
+    },
+
+    async close() {
+      await app.close()
+      await components.stop()
+      await tenants.stop()
+      await db.dropDatabase().catch(() => undefined)
+      await mongo.close()
+      await nc.drain()
+    },
+  }
+}
+
+export type AppointmentsHarness = Awaited<ReturnType<typeof startAppointmentsHarness>>

@@ -1,0 +1,43 @@
+import type { BookingTrigger, CalcomBookingWebhook } from '@calsync/contracts'
+
+export interface BookingFixture {
+  uid: string
+  eventTypeId: number
+  start: string
+  lengthMinutes?: number
+  metadata?: Record<string, unknown>
+  rescheduleUid?: string
+  attendeeEmail?: string
+  createdAt?: string
+}
+
+/** A webhook body shaped like Cal.com's (calcom/README.md §5), trimmed to a realistic core. */
+export function bookingWebhook(trigger: BookingTrigger, fixture: BookingFixture): CalcomBookingWebhook {
+  const start = new Date(fixture.start)
+  const end = new Date(start.getTime() + (fixture.lengthMinutes ?? 30) * 60_000)
+  const iso = (date: Date) => date.toISOString().replace('.000Z', 'Z')
+  // Cal.com sends many more fields than the schema requires; keep some to prove they are tolerated.
+  const payload: Record<string, unknown> = {
+    type: 'checkup',
+    title: 'Checkup between Dr Jones and Marco Lind',
+    uid: fixture.uid,
+    bookingId: Math.floor(Math.random() * 1_000_000),
+    eventTypeId: fixture.eventTypeId,
+    startTime: iso(start),
+    endTime: iso(end),
+    organizer: { id: 1, name: 'Dr Jones', email: 'jones@clinic.example', timeZone: 'Europe/Berlin' },
+    attendees: [
+      { name: 'Marco Lind', email: fixture.attendeeEmail ?? 'marco@example.org', timeZone: 'Europe/Stockholm' },
+    ],
+    ...(fixture.metadata ? { metadata: fixture.metadata } : {}),
+    ...(fixture.rescheduleUid ? { rescheduleUid: fixture.rescheduleUid } : {}),
+    ...(trigger === 'BOOKING_CANCELLED'
+      ? { cancellationReason: 'changed plans', status: 'CANCELLED' }
+      : { status: 'ACCEPTED' }),
+  }
+  return {
+    triggerEvent: trigger,
+    createdAt: fixture.createdAt ?? new Date().toISOString(),
+    payload,
+  } as CalcomBookingWebhook
+}
