@@ -19,14 +19,14 @@ const commands = {
   check: {
     servers: null,
     steps: () => [
-      ['biome', 'ci', '.'],
+      ['biome', 'ci', '--error-on-warnings', '.'],
       ['tsc', '-p', 'tsconfig.json'],
     ],
   },
   test: {
     servers: { allowContainers: true },
     steps: (args) => [
-      ['biome', 'ci', '.'],
+      ['biome', 'ci', '--error-on-warnings', '.'],
       ['tsc', '-p', 'tsconfig.json'],
       ['vitest', 'run', ...args],
     ],

@@ -74,6 +74,7 @@ describe('appointments API', () => {
   })
 
   it('refuses bad input with clear errors and changes nothing', async () => {
+    await h.components.relay.runOnce()
     const before = (await h.events()).length
     const cases = [
       { body: { eventTypeId: 1001, start: 'tomorrow', attendee }, status: 400 },
@@ -96,6 +97,7 @@ describe('appointments API', () => {
     const wrong = await h.api('not-a-real-token-at-all', 'GET', '/v1/appointments')
     expect(wrong.statusCode).toBe(401)
     expect(wrong.body).not.toContain('not-a-real-token-at-all')
+    await h.components.relay.runOnce()
     expect((await h.events()).length).toBe(before)
   })
 

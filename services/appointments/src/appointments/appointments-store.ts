@@ -1,6 +1,6 @@
 import type { AppointmentEventType, AppointmentStatus } from '@calsync/contracts'
 import { isDuplicateKeyError } from '@calsync/service-kit'
-import type { Collection, Db, Filter } from 'mongodb'
+import type { Db, Filter } from 'mongodb'
 import type { AppointmentSnapshot, Initiator, SyncState } from './appointment.ts'
 
 /** The current state of an appointment: a projection of its newest event. */

@@ -1,16 +1,10 @@
 import { injectTraceContext } from '@calsync/contracts'
-import { DuplicateKeyError, insertUnique, withSpan } from '@calsync/service-kit'
+import { DuplicateKeyError, insertUnique, isDuplicateKeyError, withSpan } from '@calsync/service-kit'
 import { SpanKind, trace } from '@opentelemetry/api'
+import type { Collection, Filter, WithoutId } from 'mongodb'
 import { ConcurrentChangeError } from '../errors.ts'
-import {
-  type AppointmentSnapshot,
-  changeTypeOf,
-  eventIdOf,
-  type Initiator,
-  initialSyncState,
-  type SyncState,
-} from './appointment.ts'
-import type { AppointmentsStore, EventDoc } from './appointments-store.ts'
+import { type AppointmentSnapshot, changeTypeOf, eventIdOf, type Initiator, initialSyncState } from './appointment.ts'
+import type { AppointmentDoc, AppointmentsStore, EventDoc, SyncStateDoc } from './appointments-store.ts'
 
 const tracer = trace.getTracer('appointments')
 
@@ -18,8 +12,6 @@ export interface RecordChangeInput {
   previous: AppointmentSnapshot | undefined
   next: AppointmentSnapshot
   initiatedBy: Initiator
-  /** Overrides the sync state the new version starts with (e.g. a conflict). */
-  syncState?: Partial<SyncState>
 }
 
 function traceCarrier(): Record<string, string> {
@@ -49,33 +41,48 @@ export function createChangeRecorder(options: {
   const { store } = options
   const clock = options.clock ?? (() => new Date())
 
-  async function project(event: EventDoc, syncOverride: Partial<SyncState> = {}): Promise<void> {
-    const current = await store.appointments.findOne({ _id: event.appointmentId })
-    if (!current || current.version < event.version) {
-      await store.appointments.replaceOne(
-        { _id: event.appointmentId },
-        { ...event.snapshot, initiatedBy: event.initiatedBy, lastEventId: event._id },
-        { upsert: true },
-      )
+  /**
+   * Replaces a document with a newer version of it. Two projectors of the same event (the writer
+   * and the relay) may race to create it: the loser of that insert finds it there and stops.
+   */
+  async function replaceIfOlder<T extends { version: number }>(
+    collection: Collection<T & { _id: string }>,
+    id: string,
+    version: number,
+    next: (current: T | null) => Omit<T, '_id'>,
+  ): Promise<void> {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const current = await collection.findOne({ _id: id } as Filter<T & { _id: string }>)
+      if (current && current.version >= version) return
+      try {
+        await collection.replaceOne(
+          { _id: id } as Filter<T & { _id: string }>,
+          next(current as T | null) as WithoutId<T & { _id: string }>,
+          {
+            upsert: true,
+          },
+        )
+        return
+      } catch (error) {
+        if (!isDuplicateKeyError(error)) throw error
+      }
     }
-    const state = await store.syncStates.findOne({ _id: event.appointmentId })
-    if (!state || state.version < event.version) {
-      const now = clock()
+  }
+
+  /** Idempotent: writes only what is older than the event (the sync state first, so a visible
+   * appointment always has one). */
+  async function project(event: EventDoc): Promise<void> {
+    await replaceIfOlder<SyncStateDoc>(store.syncStates, event.appointmentId, event.version, (state) => {
       const initial = initialSyncState(event.snapshot, event._id, new Date(event.occurredAt))
       // A newer version keeps the booking uid known so far until Cal.com confirms a new one.
       const calcomBookingUid = event.snapshot.calcomBookingUid ?? state?.calcomBookingUid ?? null
-      await store.syncStates.replaceOne(
-        { _id: event.appointmentId },
-        {
-          ...initial,
-          calcomBookingUid,
-          ...syncOverride,
-          tenantId: event.tenantId,
-          updatedAt: now.toISOString(),
-        },
-        { upsert: true },
-      )
-    }
+      return { ...initial, calcomBookingUid, tenantId: event.tenantId, updatedAt: clock().toISOString() }
+    })
+    await replaceIfOlder<AppointmentDoc>(store.appointments, event.appointmentId, event.version, () => ({
+      ...event.snapshot,
+      initiatedBy: event.initiatedBy,
+      lastEventId: event._id,
+    }))
   }
 
   return {
@@ -118,7 +125,7 @@ export function createChangeRecorder(options: {
         },
       )
       options.onRecorded(event)
-      await project(event, input.syncState)
+      await project(event)
       return event
     },
   }

@@ -13,8 +13,6 @@ export interface OutboxRelayOptions {
   logger: Logger
   /** How often to look for unpublished events when nothing wakes the relay. */
   intervalMs?: number
-  /** Events older than this were left by a writer that died: the relay completes their projection. */
-  repairAfterMs?: number
   clock?: () => Date
 }
 
@@ -49,13 +47,13 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const log = options.logger.child({ component: 'outbox-relay' })
   const clock = options.clock ?? (() => new Date())
   const intervalMs = options.intervalMs ?? 1000
-  const repairAfterMs = options.repairAfterMs ?? 5000
   let running: Promise<number> | undefined
   let again = false
   let stopped = false
 
   async function publish(event: EventDoc): Promise<void> {
-    if (clock().getTime() - Date.parse(event.occurredAt) > repairAfterMs) await options.recorder.project(event)
+    // Completes the projection of a writer that died after its event insert (idempotent otherwise).
+    await options.recorder.project(event)
     const subject = names.subjects.appointmentEvent(event.tenantId, appointmentEventToken(event.type))
     const carrier = {
       get: (key: string) => event.trace[key] ?? '',

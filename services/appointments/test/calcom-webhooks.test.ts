@@ -1,0 +1,207 @@
+import { CALSYNC_METADATA } from '@calsync/contracts'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { bookingWebhook } from '../../../test/support/calcom-webhooks.ts'
+import { eventually } from '../../../test/support/infra.ts'
+import { futureSlot, TEST_SECRETS } from '../../../test/support/tenants.ts'
+import { type AppointmentsHarness, startAppointmentsHarness } from './support/harness.ts'
+
+const ACME = 'acme-dental'
+const ADMIN = TEST_SECRETS.ACME_ADMIN_TOKEN
+const attendee = { name: 'Dana Reyes', email: 'dana@example.org', timeZone: 'Europe/Berlin' }
+
+describe('Cal.com webhooks into appointments', () => {
+  let h: AppointmentsHarness
+  beforeAll(async () => {
+    h = await startAppointmentsHarness()
+  })
+  afterAll(() => h.close())
+
+  async function settle() {
+    await eventually('the consumers to drain', async () => ((await h.consumersIdle()) ? true : undefined))
+    await h.components.relay.runOnce()
+  }
+
+  async function byUid(uid: string) {
+    const list = (await h.api(ADMIN, 'GET', '/v1/appointments?limit=200')).json()
+    return list.items.filter((item: { calcomBookingUid: string }) => item.calcomBookingUid === uid)
+  }
+
+  it('creates an appointment with origin calcom; a redelivery changes nothing', async () => {
+    const webhook = bookingWebhook('BOOKING_CREATED', { uid: 'cal-uid-1', eventTypeId: 1001, start: futureSlot(0, 9) })
+    await h.deliverWebhook(ACME, webhook)
+    const [created] = await eventually('the appointment', async () => {
+      const found = await byUid('cal-uid-1')
+      return found.length === 1 ? found : undefined
+    })
+    expect(created).toMatchObject({ origin: 'calcom', status: 'booked', version: 1, sync: { status: 'synced' } })
+    // Cal.com retries deliver the same booking again under a new delivery id.
+    await h.deliverWebhook(ACME, webhook)
+    await settle()
+    expect(await byUid('cal-uid-1')).toHaveLength(1)
+    expect(await h.events(created.id)).toHaveLength(1)
+  })
+
+  it('cancels and follows a reschedule chain of two hops', async () => {
+    const start = futureSlot(1, 9)
+    await h.deliverWebhook(ACME, bookingWebhook('BOOKING_CREATED', { uid: 'chain-a', eventTypeId: 1001, start }))
+    const [original] = await eventually('the booking', async () => {
+      const found = await byUid('chain-a')
+      return found.length === 1 ? found : undefined
+    })
+    await h.deliverWebhook(
+      ACME,
+      bookingWebhook('BOOKING_RESCHEDULED', {
+        uid: 'chain-b',
+        rescheduleUid: 'chain-a',
+        eventTypeId: 1001,
+        start: futureSlot(1, 11),
+      }),
+    )
+    await eventually('hop one', async () => ((await byUid('chain-b')).length === 1 ? true : undefined))
+    await h.deliverWebhook(
+      ACME,
+      bookingWebhook('BOOKING_RESCHEDULED', {
+        uid: 'chain-c',
+        rescheduleUid: 'chain-b',
+        eventTypeId: 1001,
+        start: futureSlot(1, 13),
+      }),
+    )
+    const [moved] = await eventually('hop two', async () => {
+      const found = await byUid('chain-c')
+      return found.length === 1 ? found : undefined
+    })
+    expect(moved).toMatchObject({ id: original.id, version: 3, start: futureSlot(1, 13), origin: 'calcom' })
+    // The slots of the earlier hops are free again.
+    const freed = await h.api(ADMIN, 'POST', '/v1/appointments', { eventTypeId: 1001, start, attendee })
+    expect(freed.statusCode).toBe(201)
+
+    // A cancellation for an old uid of the chain is stale; for the current uid it cancels.
+    await h.deliverWebhook(ACME, bookingWebhook('BOOKING_CANCELLED', { uid: 'chain-a', eventTypeId: 1001, start }))
+    await h.deliverWebhook(
+      ACME,
+      bookingWebhook('BOOKING_CANCELLED', { uid: 'chain-c', eventTypeId: 1001, start: futureSlot(1, 13) }),
+    )
+    const cancelled = await eventually('the cancellation', async () => {
+      const found = (await h.api(ADMIN, 'GET', `/v1/appointments/${original.id}`)).json()
+      return found.status === 'cancelled' ? found : undefined
+    })
+    expect(cancelled.version).toBe(4)
+    await settle()
+    const events = await h.events(original.id)
+    expect(events.map((event) => [event.body.type, event.body.version, event.body.origin])).toEqual([
+      ['appointment.booked', 1, 'calcom'],
+      ['appointment.rescheduled', 2, 'calcom'],
+      ['appointment.rescheduled', 3, 'calcom'],
+      ['appointment.cancelled', 4, 'calcom'],
+    ])
+  })
+
+  it('recognises echoes of its own create, reschedule and cancel: nothing changes, nothing is emitted', async () => {
+    const local = (
+      await h.api(ADMIN, 'POST', '/v1/appointments', { eventTypeId: 1001, start: futureSlot(2, 9), attendee })
+    ).json()
+    const metadata = {
+      [CALSYNC_METADATA.appointmentId]: local.id,
+      [CALSYNC_METADATA.tenantId]: ACME,
+      videoCallUrl: 'https://cal.example/v',
+    }
+
+    // Create echo: Cal.com reports the booking calcom-sync made, before its sync result arrived.
+    await h.deliverWebhook(
+      ACME,
+      bookingWebhook('BOOKING_CREATED', { uid: 'echo-1', eventTypeId: 1001, start: futureSlot(2, 9), metadata }),
+    )
+    await settle()
+    let current = (await h.api(ADMIN, 'GET', `/v1/appointments/${local.id}`)).json()
+    expect(current).toMatchObject({ version: 1, calcomBookingUid: 'echo-1', origin: 'admin' })
+
+    // Reschedule echo: the local move first, then Cal.com's webhook for it with the new uid.
+    await h.api(ADMIN, 'POST', `/v1/appointments/${local.id}/reschedule`, { start: futureSlot(2, 15) })
+    await h.deliverWebhook(
+      ACME,
+      bookingWebhook('BOOKING_RESCHEDULED', {
+        uid: 'echo-2',
+        rescheduleUid: 'echo-1',
+        eventTypeId: 1001,
+        start: futureSlot(2, 15),
+        metadata,
+      }),
+    )
+    await settle()
+    current = (await h.api(ADMIN, 'GET', `/v1/appointments/${local.id}`)).json()
+    expect(current).toMatchObject({ version: 2, calcomBookingUid: 'echo-2', origin: 'admin' })
+
+    // Cancel echo: no metadata on cancellations; matched by the uid.
+    await h.api(ADMIN, 'POST', `/v1/appointments/${local.id}/cancel`, {})
+    await h.deliverWebhook(
+      ACME,
+      bookingWebhook('BOOKING_CANCELLED', { uid: 'echo-2', eventTypeId: 1001, start: futureSlot(2, 15) }),
+    )
+    await settle()
+    current = (await h.api(ADMIN, 'GET', `/v1/appointments/${local.id}`)).json()
+    expect(current).toMatchObject({ version: 3, status: 'cancelled', origin: 'admin' })
+
+    const events = await h.events(local.id)
+    expect(events.map((event) => event.body.origin)).toEqual(['admin', 'admin', 'admin'])
+    expect(await byUid('echo-1')).toHaveLength(0)
+    const list = (await h.api(ADMIN, 'GET', '/v1/appointments?limit=200')).json()
+    expect(
+      list.items.filter(
+        (item: { origin: string; start: string }) =>
+          item.origin === 'calcom' && item.start.startsWith(futureSlot(2, 9).slice(0, 10)),
+      ),
+    ).toHaveLength(0)
+  })
+
+  it('keeps both bookings of a race, marks both conflict and asks for one review (I2)', async () => {
+    const local = (
+      await h.api(ADMIN, 'POST', '/v1/appointments', { eventTypeId: 1001, start: futureSlot(3, 10), attendee })
+    ).json()
+    const webhook = bookingWebhook('BOOKING_CREATED', {
+      uid: 'race-1',
+      eventTypeId: 1001,
+      start: futureSlot(3, 10, 15),
+    })
+    await h.deliverWebhook(ACME, webhook)
+    const [remote] = await eventually('the Cal.com booking', async () => {
+      const found = await byUid('race-1')
+      return found.length === 1 ? found : undefined
+    })
+    await h.deliverWebhook(ACME, webhook)
+    await settle()
+    const remoteNow = (await h.api(ADMIN, 'GET', `/v1/appointments/${remote.id}`)).json()
+    expect(remoteNow.sync, JSON.stringify(remoteNow)).toMatchObject({ status: 'conflict', requiresManualReview: true })
+    const localNow = (await h.api(ADMIN, 'GET', `/v1/appointments/${local.id}`)).json()
+    expect(localNow.sync).toMatchObject({ status: 'conflict', requiresManualReview: true })
+    const reviews = await eventually('the review request', async () => {
+      const found = (await h.reviews()).filter((message) => message.body.kind === 'double_booking')
+      return found.length > 0 ? found : undefined
+    })
+    expect(reviews).toHaveLength(1)
+    expect(reviews[0]?.body.appointmentIds.sort()).toEqual([local.id, remote.id].sort())
+    expect(reviews[0]?.subject).toBe(h.names.subjects.review(ACME, 'double_booking'))
+  })
+
+  it('sends a schema-invalid message to review and keeps consuming', async () => {
+    const { publishMessage } = await import('@calsync/service-kit')
+    await publishMessage(
+      h.js,
+      h.names.subjects.webhook(ACME, 'BOOKING_CREATED'),
+      { type: 'garbage' },
+      { msgId: 'poison-1' },
+    )
+    await h.deliverWebhook(
+      ACME,
+      bookingWebhook('BOOKING_CREATED', { uid: 'after-poison', eventTypeId: 1001, start: futureSlot(4, 9) }),
+    )
+    await eventually('the next message to be applied', async () =>
+      (await byUid('after-poison')).length === 1 ? true : undefined,
+    )
+    const poison = await eventually('the poison review', async () => {
+      const found = (await h.reviews()).filter((message) => message.body.kind === 'poison_message')
+      return found.length === 1 ? found : undefined
+    })
+    expect(poison[0]?.body).toMatchObject({ tenantId: ACME, errorCode: 'invalid_message' })
+  })
+})

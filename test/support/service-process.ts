@@ -1,0 +1,68 @@
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { Names } from '@calsync/contracts'
+import { findFreePort, type ManagedProcess, spawnTethered, waitFor } from '@calsync/local-infra'
+import { mongoUrl, natsUrl } from './infra.ts'
+import { LOG_DIR } from './logs.ts'
+import { TENANTS_YAML, TEST_SECRETS } from './tenants.ts'
+
+const root = fileURLToPath(new URL('../../', import.meta.url))
+
+export interface ServiceProcess {
+  port: number
+  managed: ManagedProcess
+  output: () => string
+  exited: Promise<number | null>
+}
+
+/** Writes the test tenants to a file, as an operator would, with secrets left to the environment. */
+export function writeTenantsFile(): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'calsync-tenants-')), 'tenants.yaml')
+  writeFileSync(path, TENANTS_YAML)
+  return path
+}
+
+/** Runs a service's main.ts as its own process (as `npm run service` does) against the suite's servers. */
+export async function startServiceProcess(
+  service: 'appointments' | 'webhook-gateway' | 'calcom-sync' | 'review',
+  options: { names: Names; dbName: string; portVariable: string; env?: Record<string, string>; waitReady?: boolean },
+): Promise<ServiceProcess> {
+  const port = await findFreePort()
+  const managed = spawnTethered(service, process.execPath, [join(root, 'services', service, 'src', 'main.ts')], {
+    output: 'pipe',
+    env: {
+      ...process.env,
+      ...TEST_SECRETS,
+      NATS_URL: natsUrl(),
+      MONGO_URL: mongoUrl(),
+      CALSYNC_NAMESPACE: options.names.namespace,
+      CALSYNC_DB_NAME: options.dbName,
+      CALSYNC_TENANTS: writeTenantsFile(),
+      LOG_LEVEL: 'debug',
+      HOST: '127.0.0.1',
+      [options.portVariable]: String(port),
+      ...options.env,
+    },
+  })
+  let output = ''
+  managed.child.stdout?.on('data', (chunk) => {
+    output += chunk
+  })
+  managed.child.stderr?.on('data', (chunk) => {
+    output += chunk
+  })
+  const exited = new Promise<number | null>((resolve) => managed.child.on('exit', (code) => resolve(code)))
+  // Keep what the process logged for the suite-wide secret scan.
+  void exited.then(() => writeFileSync(join(LOG_DIR, `${service}-process-${managed.child.pid}.log`), output))
+  if (options.waitReady !== false) {
+    await waitFor(
+      `${service} /readyz`,
+      async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).ok,
+      30_000,
+      managed.child,
+    )
+  }
+  return { port, managed, output: () => output, exited }
+}
