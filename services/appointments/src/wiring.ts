@@ -6,6 +6,7 @@ import { createAppointmentsService } from './appointments/appointments-service.t
 import type { EventDoc } from './appointments/appointments-store.ts'
 import { createAppointmentsStore } from './appointments/appointments-store.ts'
 import { createChangeRecorder } from './appointments/change-recorder.ts'
+import { createClaimSweeper } from './appointments/claim-sweeper.ts'
 import { createIdempotency } from './appointments/idempotency.ts'
 import { createSlotClaims } from './appointments/slot-claims.ts'
 import { createBearerAuth } from './auth/bearer-auth.ts'
@@ -51,6 +52,10 @@ export async function startComponents(deps: ComponentDeps) {
     intervalMs: deps.relayIntervalMs,
   })
   kick = relay.kick
+  const sweep = createClaimSweeper({ store, logger: deps.logger })
+  const sweeper = setInterval(() => {
+    sweep().catch((error: unknown) => deps.logger.warn({ err: error }, 'slot claim sweep failed'))
+  }, 60_000)
   const service = createAppointmentsService({ store, claims, recorder, tenants: deps.tenants })
   const reviews = createReviewPublisher({ js: deps.js, names: deps.names })
   const handler = createCalcomBookingHandler({
@@ -83,7 +88,9 @@ export async function startComponents(deps: ComponentDeps) {
     idempotency: createIdempotency(store),
     authenticate: createBearerAuth(deps.tenants),
     /** Stop order: consumers (finish in-flight messages), then the relay (finish its pass). */
+    sweep,
     async stop() {
+      clearInterval(sweeper)
       await webhooks.stop()
       await syncResults.stop()
       await relay.stop()
