@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto'
 import type { BookingTrigger, CalcomBookingWebhook } from '@calsync/contracts'
 
 export interface BookingFixture {
@@ -40,4 +41,9 @@ export function bookingWebhook(trigger: BookingTrigger, fixture: BookingFixture)
     createdAt: fixture.createdAt ?? new Date().toISOString(),
     payload,
   } as CalcomBookingWebhook
+}
+
+/** Exactly how Cal.com signs: lower-case hex HMAC-SHA256 of the body string as sent. */
+export function signCalcom(body: string, secret: string): string {
+  return createHmac('sha256', secret).update(body).digest('hex')
 }

@@ -53,7 +53,8 @@ export function streamDefinitions(names: Names): Record<keyof Names['streams'], 
     review: {
       name: names.streams.review,
       subjects: [names.subjects.reviews],
-      duplicateWindowMs: 10 * MINUTE,
+      // As long as the webhook window: an unmapped delivery retried by Cal.com is one review item.
+      duplicateWindowMs: WEBHOOK_DUPLICATE_WINDOW_MS,
       maxAgeMs: 30 * DAY,
     },
   }

@@ -67,7 +67,7 @@ describe('crash between the database write and the publish', () => {
     })
     expect(published).toHaveLength(1)
     expect(published[0]?.msgId).toBe(written?._id)
-    const appointmentId = (published[0]?.body as { appointmentId: string }).appointmentId
+    const appointmentId = (published[0]?.body as { appointmentId: string } | undefined)?.appointmentId
     // The restarted relay also finished the projection the dead process never wrote.
     const read = await fetch(`http://127.0.0.1:${restarted.port}/v1/appointments/${appointmentId}`, {
       headers: { authorization: `Bearer ${TEST_SECRETS.ACME_PHONE_TOKEN}` },

@@ -1,12 +1,33 @@
-import { createHttpApp, type Logger, type ReadinessChecks } from '@calsync/service-kit'
+import type { Names } from '@calsync/contracts'
+import { createHttpApp, type Logger, type ReadinessChecks, type TenantRegistry } from '@calsync/service-kit'
+import type { JetStreamClient } from '@nats-io/jetstream'
 import type { FastifyInstance } from 'fastify'
+import type { WebhookSettings } from './config.ts'
+import { createRateLimiter } from './webhooks/rate-limiter.ts'
+import { createReplayWindow } from './webhooks/replay-window.ts'
+import { createWebhookPublisher } from './webhooks/webhook-publisher.ts'
+import { WEBHOOK_BODY_LIMIT_BYTES, webhookRoutes } from './webhooks/webhook-routes.ts'
 
 export interface AppDeps {
   logger: Logger
   readiness: ReadinessChecks
+  tenants: TenantRegistry
+  js: JetStreamClient
+  names: Names
+  config: WebhookSettings
+  /** Defaults to the system clock; tests pin it to make the replay window and rate limit exact. */
+  clock?: () => Date
 }
 
-/** The gateway's HTTP surface; the Cal.com webhook route arrives with the inbound feature. */
+/** The gateway's HTTP surface (DESIGN §4.3). No env, no listen, no connections of its own. */
 export function buildApp(deps: AppDeps): FastifyInstance {
-  return createHttpApp({ logger: deps.logger, readiness: deps.readiness, bodyLimit: 256 * 1024 })
+  const clock = deps.clock ?? (() => new Date())
+  const app = createHttpApp({ logger: deps.logger, readiness: deps.readiness, bodyLimit: WEBHOOK_BODY_LIMIT_BYTES })
+  app.register(webhookRoutes, {
+    tenants: deps.tenants,
+    publisher: createWebhookPublisher({ js: deps.js, names: deps.names, clock }),
+    rateLimiter: createRateLimiter({ perMinute: deps.config.rateLimitPerMinute, clock }),
+    replayWindow: createReplayWindow({ windowMs: deps.config.replayWindowMs, clock }),
+  })
+  return app
 }

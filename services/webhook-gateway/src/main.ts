@@ -10,8 +10,19 @@ runMain('webhook-gateway', async () => {
   const streams = streamDefinitions(config.names)
   for (const stream of [streams.webhooks, streams.review]) await ensureStream(runtime.jsm, stream)
 
-  const app = buildApp({ logger: runtime.logger, readiness: () => runtime.checkConnections() })
+  const app = buildApp({
+    logger: runtime.logger,
+    readiness: () => runtime.checkConnections(),
+    tenants: runtime.tenants,
+    js: runtime.js,
+    names: config.names,
+    config,
+  })
   await app.listen({ host: config.host, port: config.port })
+  runtime.logger.info(
+    { replayWindowMs: config.replayWindowMs, rateLimitPerMinute: config.rateLimitPerMinute },
+    'webhook gateway listening',
+  )
 
   // Order: stop taking requests, then close what they used.
   installShutdown({

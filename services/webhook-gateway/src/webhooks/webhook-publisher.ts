@@ -1,0 +1,63 @@
+import {
+  type CalcomBookingWebhook,
+  ERROR_CODES,
+  type Names,
+  type ReviewRequest,
+  type VerifiedWebhook,
+} from '@calsync/contracts'
+import { publishMessage } from '@calsync/service-kit'
+import type { JetStreamClient } from '@nats-io/jetstream'
+
+export interface Published {
+  /** JetStream already held a message with this id: an exact re-delivery. */
+  duplicate: boolean
+}
+
+export interface WebhookPublisher {
+  /** The tenant's own booking webhook, for the appointments service. */
+  verified(tenantId: string, deliveryId: string, webhook: CalcomBookingWebhook): Promise<Published>
+  /** A webhook naming an event type no tenant owns: kept for an operator rather than dropped. */
+  unmapped(tenantId: string, deliveryId: string, webhook: CalcomBookingWebhook): Promise<Published>
+}
+
+/** Publishes accepted webhooks; resolves only once JetStream has stored them, throws when it cannot. */
+export function createWebhookPublisher(deps: {
+  js: JetStreamClient
+  names: Names
+  clock: () => Date
+}): WebhookPublisher {
+  const { js, names, clock } = deps
+  return {
+    async verified(tenantId, deliveryId, webhook) {
+      const message: VerifiedWebhook = {
+        type: 'calcom.webhook.verified',
+        tenantId,
+        deliveryId,
+        receivedAt: clock().toISOString(),
+        webhook,
+      }
+      const subject = names.subjects.webhook(tenantId, webhook.triggerEvent)
+      const ack = await publishMessage(js, subject, message, { msgId: deliveryId, tenantId, origin: 'calcom' })
+      return { duplicate: ack.duplicate }
+    },
+    async unmapped(tenantId, deliveryId, webhook) {
+      const causeId = `unmapped:${deliveryId}`
+      const { eventTypeId, uid: bookingUid } = webhook.payload
+      const request: ReviewRequest = {
+        type: 'review.requested',
+        kind: 'unmapped_event_type',
+        causeId,
+        tenantId,
+        appointmentIds: [],
+        errorCode: ERROR_CODES.unknownEventType,
+        errorMessage: `Cal.com event type ${eventTypeId} belongs to no tenant (${webhook.triggerEvent} of booking ${bookingUid})`,
+        attempts: 0,
+        at: clock().toISOString(),
+        detail: { eventTypeId, bookingUid, triggerEvent: webhook.triggerEvent, deliveryId, webhook },
+      }
+      const subject = names.subjects.review(tenantId, 'unmapped_event_type')
+      const ack = await publishMessage(js, subject, request, { msgId: causeId, tenantId, origin: 'calcom' })
+      return { duplicate: ack.duplicate }
+    },
+  }
+}

@@ -1,0 +1,130 @@
+import {
+  BOOKING_TRIGGERS,
+  CalcomBookingWebhook,
+  createSchemaCheck,
+  ERROR_CODES,
+  type ErrorCode,
+  formatIssues,
+  TENANT_ID_PATTERN,
+} from '@calsync/contracts'
+import type { TenantRegistry } from '@calsync/service-kit'
+import type { FastifyInstance, FastifyReply } from 'fastify'
+import { deliveryIdOf } from './delivery-id.ts'
+import { parseJsonBody } from './json-body.ts'
+import { ownershipOf } from './ownership.ts'
+import type { RateLimiter } from './rate-limiter.ts'
+import type { ReplayWindow } from './replay-window.ts'
+import { verifyCalcomSignature } from './signature.ts'
+import type { WebhookPublisher } from './webhook-publisher.ts'
+
+/** DESIGN §4.3: larger bodies are refused with 413 before any other check. */
+export const WEBHOOK_BODY_LIMIT_BYTES = 256 * 1024
+
+export interface WebhookRoutesDeps {
+  tenants: TenantRegistry
+  publisher: WebhookPublisher
+  rateLimiter: RateLimiter
+  replayWindow: ReplayWindow
+}
+
+const checkWebhook = createSchemaCheck(CalcomBookingWebhook)
+const TENANT_ID = new RegExp(TENANT_ID_PATTERN)
+const SIGNATURE_MESSAGES = {
+  [ERROR_CODES.missingSignature]: 'X-Cal-Signature-256 is missing; give the Cal.com webhook a secret',
+  [ERROR_CODES.invalidSignature]: 'X-Cal-Signature-256 does not match the body',
+} as const
+
+function refuse(reply: FastifyReply, statusCode: number, error: ErrorCode, message: string) {
+  return reply.code(statusCode).send({ error, message })
+}
+
+function isBookingTrigger(trigger: string): boolean {
+  return (BOOKING_TRIGGERS as readonly string[]).includes(trigger)
+}
+
+/**
+ * `POST /webhooks/calcom/:tenantId` (DESIGN §4.3). Checks run cheapest-and-safest first: nothing
+ * is parsed before the signature holds, and 2xx means JetStream has stored the delivery (I3).
+ * Never answers 410, which would make Cal.com switch the subscription off.
+ */
+export async function webhookRoutes(app: FastifyInstance, deps: WebhookRoutesDeps) {
+  // The signature covers the exact bytes sent; re-serialised JSON would not reproduce them.
+  app.addContentTypeParser(
+    'application/json',
+    { parseAs: 'buffer', bodyLimit: WEBHOOK_BODY_LIMIT_BYTES },
+    (_request, body, done) => done(null, body),
+  )
+
+  app.post('/webhooks/calcom/:tenantId', async (request, reply) => {
+    const raw = request.body
+    if (!Buffer.isBuffer(raw)) {
+      return refuse(reply, 415, ERROR_CODES.unsupportedMediaType, 'the body must be application/json')
+    }
+    const { tenantId } = request.params as { tenantId: string }
+    const tenant = TENANT_ID.test(tenantId) ? deps.tenants.get(tenantId) : undefined
+    if (!tenant) return refuse(reply, 404, ERROR_CODES.unknownTenant, 'no tenant has this id')
+    // Every line below carries tenantId, including the cross-tenant audit line.
+    const log = request.log.child({ tenantId })
+
+    const signature = verifyCalcomSignature(raw, request.headers['x-cal-signature-256'], tenant.calcom.webhookSecret)
+    if (!signature.ok) {
+      log.warn({ reason: signature.code }, 'cal.com webhook signature refused')
+      return refuse(reply, 401, signature.code, SIGNATURE_MESSAGES[signature.code])
+    }
+
+    // Counted only once signed, so nobody without the secret can spend a tenant's budget.
+    const rate = deps.rateLimiter.take(tenantId)
+    if (!rate.ok) {
+      log.warn({ retryAfterSeconds: rate.retryAfterSeconds }, 'cal.com webhook rate limited')
+      reply.header('retry-after', String(rate.retryAfterSeconds))
+      return refuse(reply, 429, ERROR_CODES.rateLimited, 'too many webhooks for this tenant; retry later')
+    }
+
+    const parsed = parseJsonBody(raw)
+    if (!parsed.ok) return refuse(reply, 400, ERROR_CODES.badRequest, 'the body is not valid JSON')
+    const body = parsed.value
+    const trigger = body !== null && typeof body === 'object' ? (body as { triggerEvent?: unknown }).triggerEvent : null
+    // Cal.com's "Ping test" carries a dummy booking without uid or event type (calcom/README.md §4.8).
+    if (trigger === 'PING') return reply.code(200).send({ status: 'ok' })
+    if (typeof trigger === 'string' && !isBookingTrigger(trigger)) {
+      log.info({ trigger: trigger.slice(0, 64) }, 'cal.com webhook trigger ignored')
+      return reply.code(200).send({ status: 'ignored' })
+    }
+
+    const checked = checkWebhook.check(body)
+    if (!checked.ok) return refuse(reply, 400, ERROR_CODES.invalidBody, formatIssues(checked.issues))
+    const webhook = checked.value
+    const fresh = deps.replayWindow.check(webhook.createdAt)
+    if (!fresh.ok) {
+      log.warn({ createdAt: webhook.createdAt, bookingUid: webhook.payload.uid }, 'stale cal.com webhook refused')
+      return refuse(reply, 400, fresh.code, fresh.message)
+    }
+
+    const { eventTypeId, uid: bookingUid } = webhook.payload
+    const ownership = ownershipOf(deps.tenants, tenantId, eventTypeId)
+    if (ownership.kind === 'foreign') {
+      log.warn({ ownerTenantId: ownership.ownerTenantId, eventTypeId, bookingUid }, 'cross-tenant webhook refused')
+      return refuse(reply, 403, ERROR_CODES.foreignEventType, `event type ${eventTypeId} is not this tenant's`)
+    }
+
+    const deliveryId = deliveryIdOf(tenantId, raw)
+    let published: { duplicate: boolean }
+    try {
+      published =
+        ownership.kind === 'own'
+          ? await deps.publisher.verified(tenantId, deliveryId, webhook)
+          : await deps.publisher.unmapped(tenantId, deliveryId, webhook)
+    } catch (error) {
+      // Not stored, so not accepted: a 503 lets Cal.com retry (I3); the cause stays in the log.
+      log.error({ err: error, deliveryId }, 'cal.com webhook could not be queued')
+      return refuse(reply, 503, ERROR_CODES.unavailable, 'the webhook could not be queued; retry later')
+    }
+    const outcome = { trigger: webhook.triggerEvent, eventTypeId, bookingUid, deliveryId, route: ownership.kind }
+    if (published.duplicate) {
+      log.info(outcome, 'duplicate cal.com webhook')
+      return reply.code(200).send({ status: 'duplicate', deliveryId })
+    }
+    log.info(outcome, 'cal.com webhook accepted')
+    return reply.code(202).send({ status: 'accepted', deliveryId })
+  })
+}
