@@ -1,12 +1,44 @@
-import { type BaseConfig, loadBaseConfig } from '@calsync/service-kit'
+import { type BaseConfig, ConfigError, createEnvReader, loadBaseConfig } from '@calsync/service-kit'
 
-export type Config = BaseConfig
+export interface Config extends BaseConfig {
+  calcomApiUrl: string
+  /** Delays before each retry; attempts in all = length + 1 (DESIGN §5). */
+  backoffMs: number[]
+  calcomTimeoutMs: number
+  /** Cal.com calls per minute per tenant, kept under Cal.com's 120 per API key. */
+  tenantCallsPerMinute: number
+  concurrency: number
+  /** How long JetStream waits for an ack before redelivering (a crashed worker's messages). */
+  ackWaitMs: number
+}
 
 export function loadConfig(env: Record<string, string | undefined>): Config {
-  return loadBaseConfig(env, {
-    serviceName: 'calcom-sync',
-    defaultDbName: 'calsync_sync',
-    portVariable: 'CALCOM_SYNC_PORT',
-    defaultPort: 8082,
-  })
+  const read = createEnvReader(env)
+  const positive = (name: string, fallback: number) => {
+    const value = Number(read.optional(name) ?? fallback)
+    if (!Number.isInteger(value) || value < 1) throw new ConfigError(name, 'must be a whole number above 0')
+    return value
+  }
+  const [calcomTimeoutMs = 10_000] = read.durations('CALCOM_TIMEOUT', '10s')
+  const [ackWaitMs = 60_000] = read.durations('CALSYNC_SYNC_ACK_WAIT', '60s')
+  if (ackWaitMs < 3 * calcomTimeoutMs) {
+    throw new ConfigError(
+      'CALSYNC_SYNC_ACK_WAIT',
+      'must be at least three times CALCOM_TIMEOUT (a sync makes up to three calls)',
+    )
+  }
+  return {
+    ...loadBaseConfig(env, {
+      serviceName: 'calcom-sync',
+      defaultDbName: 'calsync_sync',
+      portVariable: 'CALCOM_SYNC_PORT',
+      defaultPort: 8082,
+    }),
+    calcomApiUrl: read.url('CALCOM_API_URL', ['http', 'https'], 'https://api.cal.com'),
+    backoffMs: read.durations('CALSYNC_SYNC_BACKOFF', '1s,5s,30s'),
+    calcomTimeoutMs,
+    tenantCallsPerMinute: positive('CALSYNC_CALCOM_CALLS_PER_MINUTE', 100),
+    concurrency: positive('CALSYNC_SYNC_CONCURRENCY', 8),
+    ackWaitMs,
+  }
 }

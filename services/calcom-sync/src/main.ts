@@ -3,21 +3,41 @@ import { consumerDefinitions, streamDefinitions } from '@calsync/contracts'
 import { ensureConsumer, ensureStream, installShutdown, runMain, startRuntime } from '@calsync/service-kit'
 import { buildApp } from './app.ts'
 import { loadConfig } from './config.ts'
+import { startComponents } from './wiring.ts'
 
 runMain('calcom-sync', async () => {
   const config = loadConfig(process.env)
   const runtime = await startRuntime({ config, env: process.env, useMongo: true })
   const streams = streamDefinitions(config.names)
-  const consumers = consumerDefinitions(config.names)
   for (const stream of [streams.appointments, streams.sync, streams.review]) await ensureStream(runtime.jsm, stream)
-  for (const consumer of [consumers.calcomSync]) await ensureConsumer(runtime.jsm, consumer)
+  const definition = { ...consumerDefinitions(config.names).calcomSync, ackWaitMs: config.ackWaitMs }
+  await ensureConsumer(runtime.jsm, definition)
+  if (!runtime.db) throw new Error('calcom-sync needs its database')
 
+  const components = await startComponents({
+    db: runtime.db,
+    js: runtime.js,
+    names: config.names,
+    tenants: runtime.tenants,
+    logger: runtime.logger,
+    definition,
+    calcomApiUrl: config.calcomApiUrl,
+    calcomTimeoutMs: config.calcomTimeoutMs,
+    backoffMs: config.backoffMs,
+    tenantCallsPerMinute: config.tenantCallsPerMinute,
+    concurrency: config.concurrency,
+  })
   const app = buildApp({ logger: runtime.logger, readiness: () => runtime.checkConnections() })
   await app.listen({ host: config.host, port: config.port })
+  runtime.logger.info({ calcomApiUrl: config.calcomApiUrl, backoffMs: config.backoffMs }, 'calcom-sync running')
 
-  // Order: stop taking requests, then close what they used.
+  // Order: stop the health port, finish in-flight syncs, then close connections.
   installShutdown({
     logger: runtime.logger,
-    steps: [{ name: 'http server', run: () => app.close() }, ...runtime.closeSteps()],
+    steps: [
+      { name: 'http server', run: () => app.close() },
+      { name: 'sync worker', run: () => components.stop() },
+      ...runtime.closeSteps(),
+    ],
   })
 })

@@ -1,0 +1,80 @@
+import {
+  type AppointmentEvent,
+  type Names,
+  type ReviewRequest,
+  type SyncResult,
+  syncResultToken,
+} from '@calsync/contracts'
+import { publishMessage } from '@calsync/service-kit'
+import type { JetStreamClient } from '@nats-io/jetstream'
+
+/** Publishes each attempt's outcome for the appointments service, and terminal failures for review. */
+export function createSyncReporter(deps: { js: JetStreamClient; names: Names; clock?: () => Date }) {
+  const clock = deps.clock ?? (() => new Date())
+
+  async function result(body: SyncResult, msgId: string) {
+    const subject = deps.names.subjects.syncResult(body.tenantId, syncResultToken(body.type))
+    await publishMessage(deps.js, subject, body, { msgId, tenantId: body.tenantId })
+  }
+
+  const base = (event: AppointmentEvent, attempt: number) => ({
+    tenantId: event.tenantId,
+    appointmentId: event.appointmentId,
+    version: event.version,
+    attempt,
+    at: clock().toISOString(),
+  })
+
+  return {
+    succeeded: (event: AppointmentEvent, attempt: number, calcomBookingUid: string | null) =>
+      result(
+        { type: 'sync.succeeded', ...base(event, attempt), calcomBookingUid, changedAt: event.occurredAt },
+        `${event.eventId}:succeeded:${attempt}`,
+      ),
+
+    attemptFailed: (event: AppointmentEvent, attempt: number, code: string, message: string, nextAttemptAt: Date) =>
+      result(
+        {
+          type: 'sync.attempt_failed',
+          ...base(event, attempt),
+          errorCode: code,
+          errorMessage: message,
+          nextAttemptAt: nextAttemptAt.toISOString(),
+        },
+        `${event.eventId}:attempt_failed:${attempt}`,
+      ),
+
+    async failed(
+      event: AppointmentEvent,
+      attempt: number,
+      code: string,
+      message: string,
+      calcomBookingUid: string | null,
+    ) {
+      await result(
+        { type: 'sync.failed', ...base(event, attempt), errorCode: code, errorMessage: message },
+        `${event.eventId}:failed:${attempt}`,
+      )
+      // One review item per failed event, however often this is delivered (the causeId dedupes).
+      const causeId = `sync_failed:${event.eventId}:${attempt}`
+      const request: ReviewRequest = {
+        type: 'review.requested',
+        kind: 'sync_failed',
+        causeId,
+        tenantId: event.tenantId,
+        appointmentIds: [event.appointmentId],
+        errorCode: code,
+        errorMessage: message,
+        attempts: attempt,
+        at: clock().toISOString(),
+        detail: { eventId: event.eventId, version: event.version, eventType: event.type, calcomBookingUid },
+      }
+      await publishMessage(deps.js, deps.names.subjects.review(event.tenantId, 'sync_failed'), request, {
+        msgId: causeId,
+        tenantId: event.tenantId,
+      })
+    },
+  }
+}
+
+export type SyncReporter = ReturnType<typeof createSyncReporter>
