@@ -17,6 +17,14 @@ export {
   SyncStatus,
 } from './messages/appointment-event.ts'
 export {
+  CommandError,
+  RESYNC_STATUSES,
+  ResyncReply,
+  ResyncRequest,
+  SyncStatsReply,
+  SyncStatsRequest,
+} from './messages/appointments-commands.ts'
+export {
   BOOKING_TRIGGERS,
   type BookingTrigger,
   CalcomBookingPayload,

@@ -20,6 +20,7 @@ runMain('appointments', async () => {
 
   const components = await startComponents({
     db: runtime.db,
+    nc: runtime.nc,
     js: runtime.js,
     names: config.names,
     tenants: runtime.tenants,

@@ -1,6 +1,7 @@
 import type { Names } from '@calsync/contracts'
 import { createPoisonReporter, type Logger, type TenantRegistry } from '@calsync/service-kit'
 import type { JetStreamClient } from '@nats-io/jetstream'
+import type { NatsConnection } from '@nats-io/transport-node'
 import type { Db } from 'mongodb'
 import { createAppointmentsService } from './appointments/appointments-service.ts'
 import type { EventDoc } from './appointments/appointments-store.ts'
@@ -12,12 +13,15 @@ import { createSlotClaims } from './appointments/slot-claims.ts'
 import { createBearerAuth } from './auth/bearer-auth.ts'
 import { createCalcomBookingHandler } from './calcom/calcom-booking-handler.ts'
 import { startCalcomWebhookConsumer } from './calcom/calcom-webhook-consumer.ts'
+import { startCommandsResponder } from './commands/commands-responder.ts'
+import { createResync } from './commands/resync.ts'
 import { startOutboxRelay } from './outbox/outbox-relay.ts'
 import { createReviewPublisher } from './review/review-publisher.ts'
 import { startSyncResultsConsumer } from './sync/sync-results-consumer.ts'
 
 export interface ComponentDeps {
   db: Db
+  nc: NatsConnection
   js: JetStreamClient
   names: Names
   tenants: TenantRegistry
@@ -81,9 +85,12 @@ export async function startComponents(deps: ComponentDeps) {
     logger: deps.logger,
     onInvalid,
   })
+  const resync = createResync({ store, onEvent: () => kick() })
+  const commands = startCommandsResponder({ nc: deps.nc, names: deps.names, resync, logger: deps.logger })
   return {
     store,
     service,
+    resync,
     relay,
     idempotency: createIdempotency(store),
     authenticate: createBearerAuth(deps.tenants),

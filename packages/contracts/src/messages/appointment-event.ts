@@ -34,10 +34,15 @@ export const AppointmentSnapshot = Type.Object({
 })
 export type AppointmentSnapshot = Type.Static<typeof AppointmentSnapshot>
 
+/**
+ * `sync_requested` changes nothing: it re-drives the sync of the current version (an operator's
+ * retry or a bulk re-sync), under a new event id so the worker counts fresh attempts.
+ */
 export const APPOINTMENT_EVENT_TYPES = [
   'appointment.booked',
   'appointment.cancelled',
   'appointment.rescheduled',
+  'appointment.sync_requested',
 ] as const
 export type AppointmentEventType = (typeof APPOINTMENT_EVENT_TYPES)[number]
 
@@ -56,6 +61,7 @@ export const AppointmentEvent = Type.Union([
   Type.Object({ type: Type.Literal('appointment.booked'), ...eventFields }),
   Type.Object({ type: Type.Literal('appointment.cancelled'), ...eventFields }),
   Type.Object({ type: Type.Literal('appointment.rescheduled'), ...eventFields }),
+  Type.Object({ type: Type.Literal('appointment.sync_requested'), ...eventFields }),
 ])
 export type AppointmentEvent = Type.Static<typeof AppointmentEvent>
 

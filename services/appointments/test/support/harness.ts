@@ -37,7 +37,7 @@ export async function startAppointmentsHarness() {
   await ensureConsumer(jsm, consumers.appointmentsSyncResults)
   const tenants: TenantRegistry = await openTestTenants(nc, names)
   const logger = fileLogger('appointments')
-  const components: Components = await startComponents({ db, js, names, tenants, logger, relayIntervalMs: 200 })
+  const components: Components = await startComponents({ db, nc, js, names, tenants, logger, relayIntervalMs: 200 })
   const app: FastifyInstance = buildApp({
     logger,
     readiness: async () => ({ ok: true }),

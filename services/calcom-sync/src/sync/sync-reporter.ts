@@ -55,8 +55,9 @@ export function createSyncReporter(deps: { js: JetStreamClient; names: Names; cl
         { type: 'sync.failed', ...base(event, attempt), errorCode: code, errorMessage: message },
         `${event.eventId}:failed:${attempt}`,
       )
-      // One review item per failed event, however often this is delivered (the causeId dedupes).
-      const causeId = `sync_failed:${event.eventId}:${attempt}`
+      // One review item per appointment: a failure delivered twice, or failing again after a
+      // retry, updates that item instead of adding one.
+      const causeId = `sync_failed:${event.tenantId}:${event.appointmentId}`
       const request: ReviewRequest = {
         type: 'review.requested',
         kind: 'sync_failed',
@@ -70,7 +71,7 @@ export function createSyncReporter(deps: { js: JetStreamClient; names: Names; cl
         detail: { eventId: event.eventId, version: event.version, eventType: event.type, calcomBookingUid },
       }
       await publishMessage(deps.js, deps.names.subjects.review(event.tenantId, 'sync_failed'), request, {
-        msgId: causeId,
+        msgId: `review:${event.eventId}:${attempt}`,
         tenantId: event.tenantId,
       })
     },

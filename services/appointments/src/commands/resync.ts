@@ -1,0 +1,102 @@
+import { randomBytes } from 'node:crypto'
+import type { ResyncReply, ResyncRequest, SyncStatsReply, SyncStatsRequest } from '@calsync/contracts'
+import type { Filter } from 'mongodb'
+import { toIso } from '../appointments/appointment.ts'
+import {
+  type AppointmentsStore,
+  type EventDoc,
+  type SyncStateDoc,
+  snapshotOfDoc,
+} from '../appointments/appointments-store.ts'
+
+const MAX_MATCHES = 1000
+
+/**
+ * Re-drives the sync of appointments with their current state: a `sync_requested` event for the
+ * current version under a new id (so calcom-sync counts fresh attempts) and a sync state back
+ * to `pending`. Nothing about the appointment itself changes.
+ */
+export function createResync(deps: { store: AppointmentsStore; onEvent: () => void; clock?: () => Date }) {
+  const { store } = deps
+  const clock = deps.clock ?? (() => new Date())
+
+  async function redrive(state: SyncStateDoc, requestedBy: string, now: Date): Promise<boolean> {
+    const doc = await store.find(state.tenantId, state._id)
+    if (!doc) return false
+    const snapshot = snapshotOfDoc(doc)
+    const eventId = `${doc._id}:v${doc.version}:redrive:${randomBytes(4).toString('hex')}`
+    const event: EventDoc = {
+      _id: eventId,
+      type: 'appointment.sync_requested',
+      tenantId: doc.tenantId,
+      appointmentId: doc._id,
+      version: doc.version,
+      origin: snapshot.origin,
+      occurredAt: toIso(now),
+      snapshot: { ...snapshot, calcomBookingUid: state.calcomBookingUid ?? snapshot.calcomBookingUid },
+      initiatedBy: { origin: 'system', via: `redrive:${requestedBy}` },
+      published: false,
+      publishedAt: null,
+      trace: {},
+    }
+    await store.syncStates.updateOne(
+      { _id: state._id },
+      {
+        $set: {
+          status: 'pending',
+          attempts: 0,
+          errorCode: null,
+          errorMessage: null,
+          requiresManualReview: false,
+          flaggedAt: null,
+          eventId,
+          changedAt: toIso(now),
+          updatedAt: toIso(now),
+        },
+      },
+    )
+    await store.events.insertOne(event)
+    return true
+  }
+
+  return {
+    async resync(request: ResyncRequest): Promise<ResyncReply> {
+      const now = clock()
+      const filter: Filter<SyncStateDoc> = {}
+      if (request.tenantId) filter.tenantId = request.tenantId
+      if (request.appointmentIds) {
+        filter._id = { $in: request.appointmentIds }
+      } else {
+        filter.status = { $in: request.statuses ?? ['pending', 'failed'] }
+        const cutoff = new Date(now.getTime() - (request.olderThanSeconds ?? 0) * 1000)
+        filter.changedAt = { $lte: toIso(cutoff) }
+      }
+      const states = await store.syncStates.find(filter).sort({ changedAt: 1 }).limit(MAX_MATCHES).toArray()
+      const appointmentIds = states.map((state) => state._id)
+      if (request.dryRun) return { matched: states.length, appointmentIds, dispatched: 0 }
+      let dispatched = 0
+      for (const state of states) if (await redrive(state, request.requestedBy, now)) dispatched++
+      if (dispatched > 0) deps.onEvent()
+      return { matched: states.length, appointmentIds, dispatched }
+    },
+
+    async syncStats(request: SyncStatsRequest): Promise<SyncStatsReply> {
+      const match: Filter<SyncStateDoc> = { changedAt: { $gte: new Date(request.since).toISOString() } }
+      if (request.tenantId) match.tenantId = request.tenantId
+      const groups = await store.syncStates
+        .aggregate<{ _id: string; count: number }>([
+          { $match: match },
+          { $group: { _id: '$status', count: { $sum: 1 } } },
+        ])
+        .toArray()
+      const reply: SyncStatsReply = { total: 0, pending: 0, synced: 0, failed: 0, conflict: 0, skipped: 0 }
+      for (const group of groups) {
+        if (group._id in reply && group._id !== 'total') reply[group._id as keyof SyncStatsReply] = group.count
+        reply.total += group.count
+      }
+      return reply
+    },
+  }
+}
+
+export type Resync = ReturnType<typeof createResync>
