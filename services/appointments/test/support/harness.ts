@@ -3,6 +3,7 @@ import {
   type AppointmentEvent,
   type CalcomBookingWebhook,
   consumerDefinitions,
+  type Names,
   type ReviewRequest,
   type SyncResult,
   streamDefinitions,
@@ -22,8 +23,8 @@ import { buildApp } from '../../src/app.ts'
 import { type Components, startComponents } from '../../src/wiring.ts'
 
 /** The appointments service wired exactly as main.ts wires it, against the suite's NATS and database. */
-export async function startAppointmentsHarness() {
-  const names = uniqueNames()
+export async function startAppointmentsHarness(options: { names?: Names } = {}) {
+  const names = options.names ?? uniqueNames()
   const nc: NatsConnection = await connectTestNats()
   const mongo: MongoClient = await connectTestMongo()
   const dbName = uniqueDbName('appointments')
