@@ -13,5 +13,5 @@ export const LOG_DIR = fileURLToPath(new URL('../../test-artifacts/logs', import
 export function fileLogger(name: string): Logger {
   mkdirSync(LOG_DIR, { recursive: true })
   const destination = pino.destination({ dest: join(LOG_DIR, `${name}-${process.pid}.log`), sync: true, mkdir: true })
-  return createLogger({ name, level: 'debug', destination })
+  return createLogger({ name, level: 'trace', destination })
 }

@@ -148,6 +148,10 @@ async function processMessage<T>(msg: JsMsg, options: ConsumerOptions<T>, log: L
       try {
         const outcome = await decide(msg, options, log)
         span.setAttribute('calsync.outcome', outcome.kind)
+        log.trace(
+          { subject: msg.subject, seq: msg.seq, deliveryCount: msg.info.deliveryCount, outcome },
+          'message settled',
+        )
         if (outcome.kind === 'ack') msg.ack()
         else if (outcome.kind === 'nak') msg.nak(outcome.delayMs)
         else msg.term(outcome.reason)

@@ -121,7 +121,7 @@ describe('JetStream messaging against a real server', () => {
       logger: quietLogger(),
       handle: async (message) => {
         deliveries.push(message.deliveryCount)
-        return message.deliveryCount < 2 ? nak(50) : ack()
+        return message.deliveryCount < 2 ? nak(1000) : ack()
       },
     })
     await publishMessage(js, names.subjects.review('acme', 'test'), { type: 'test.ping', n: 2 } as never, {

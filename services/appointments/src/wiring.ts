@@ -94,10 +94,11 @@ export async function startComponents(deps: ComponentDeps) {
     relay,
     idempotency: createIdempotency(store),
     authenticate: createBearerAuth(deps.tenants),
-    /** Stop order: consumers (finish in-flight messages), then the relay (finish its pass). */
     sweep,
+    /** Stop order: command responders and consumers (in-flight messages finish), then the relay. */
     async stop() {
       clearInterval(sweeper)
+      await commands.stop()
       await webhooks.stop()
       await syncResults.stop()
       await relay.stop()

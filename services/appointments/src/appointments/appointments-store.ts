@@ -87,7 +87,7 @@ export function createAppointmentsStore(db: Db) {
       await appointments.createIndex({ tenantId: 1, start: 1, _id: 1 })
       await events.createIndex({ published: 1, occurredAt: 1 })
       await events.createIndex({ appointmentId: 1, version: 1 })
-      await links.createIndex({ appointmentId: 1 })
+      await links.createIndex({ appointmentId: 1, linkedAt: -1 })
       await claims.createIndex({ appointmentId: 1 })
       await claims.createIndex({ claimedAt: 1 })
     },
@@ -138,6 +138,12 @@ export function createAppointmentsStore(db: Db) {
         if (isDuplicateKeyError(error)) return false
         throw error
       }
+    },
+
+    /** The newest uid linked to an appointment: the end of its reschedule chain. */
+    async currentBookingUid(tenantId: string, appointmentId: string): Promise<string | undefined> {
+      const [newest] = await links.find({ tenantId, appointmentId }).sort({ linkedAt: -1, _id: -1 }).limit(1).toArray()
+      return newest?.uid
     },
 
     async isLinked(tenantId: string, uid: string): Promise<boolean> {

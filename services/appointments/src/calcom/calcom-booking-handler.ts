@@ -87,11 +87,9 @@ export function createCalcomBookingHandler(deps: CalcomBookingHandlerDeps) {
     const ownId = calsyncAppointmentIdOf(payload.metadata ?? undefined)
     const own = ownId ? await store.find(tenantId, ownId) : undefined
     if (own) {
+      // Only the link: the sync state has one writer, the sync-result consumer (FerretDB would lose
+      // one of two concurrent updates of the same document).
       await store.link(tenantId, payload.uid, own._id, clock())
-      await store.syncStates.updateOne(
-        { _id: own._id, tenantId, calcomBookingUid: null },
-        { $set: { calcomBookingUid: payload.uid } },
-      )
       return 'echo'
     }
     const eventType = eventTypeOf(tenantId, payload.eventTypeId)
@@ -164,9 +162,8 @@ export function createCalcomBookingHandler(deps: CalcomBookingHandlerDeps) {
       return 'ignored'
     }
     if (doc.status === 'cancelled') return 'echo'
-    const state = await store.syncState(tenantId, doc._id)
-    const currentUid = state?.calcomBookingUid ?? doc.calcomBookingUid
     // An older uid of a reschedule chain: that booking was replaced, the appointment lives on.
+    const currentUid = await store.currentBookingUid(tenantId, doc._id)
     if (currentUid && currentUid !== payload.uid) return 'ignored'
     const current = snapshotOfDoc(doc)
     const next = nextSnapshot(current, { status: 'cancelled' }, 'calcom', clock())
@@ -198,7 +195,6 @@ export function createCalcomBookingHandler(deps: CalcomBookingHandlerDeps) {
     if (current.start === start && current.end === end && current.status === 'booked') {
       // Our own reschedule (or one already applied): follow the uid chain, change nothing.
       await store.link(tenantId, payload.uid, doc._id, clock())
-      await store.syncStates.updateOne({ _id: doc._id, tenantId }, { $set: { calcomBookingUid: payload.uid } })
       return 'echo'
     }
     const oldMinutes = current.status === 'booked' ? minutesOf(current.start, current.end) : []

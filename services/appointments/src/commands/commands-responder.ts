@@ -5,7 +5,6 @@ import {
   formatIssues,
   type Names,
   ResyncRequest,
-  type SchemaCheck,
   SyncStatsRequest,
 } from '@calsync/contracts'
 import type { Logger } from '@calsync/service-kit'

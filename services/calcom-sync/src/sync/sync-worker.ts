@@ -77,13 +77,23 @@ export function startSyncWorker(deps: SyncWorkerDeps): Promise<RunningConsumer> 
       return ack()
     }
     const budget = deps.budget.take(event.tenantId, CALLS_PER_SYNC)
-    if (!budget.ok) return nak(budget.waitMs)
-    if (!(await deps.store.acquireLease(event.appointmentId, owner, deps.leaseTtlMs))) return nak(LEASE_BUSY_DELAY_MS)
+    if (!budget.ok) {
+      log.debug({ tenantId: event.tenantId, waitMs: budget.waitMs }, 'tenant call budget spent; waiting')
+      return nak(budget.waitMs)
+    }
+    if (!(await deps.store.acquireLease(event.appointmentId, owner, deps.leaseTtlMs))) {
+      log.debug({ appointmentId: event.appointmentId }, 'appointment busy in another worker; retrying shortly')
+      return nak(LEASE_BUSY_DELAY_MS)
+    }
     try {
       const failures = await deps.store.failures(event.eventId)
       try {
         const result = await deps.reconciler.reconcile(tenant.calcom.apiKey, event)
         if (result.kind === 'stale') {
+          log.debug(
+            { appointmentId: event.appointmentId, version: event.version },
+            'stale event: a newer version is already synced',
+          )
           counters.stale++
           return ack()
         }
@@ -128,6 +138,12 @@ export function startSyncWorker(deps: SyncWorkerDeps): Promise<RunningConsumer> 
     logger: deps.logger,
     concurrency: deps.concurrency,
     ...(deps.onInvalid ? { onInvalid: deps.onInvalid } : {}),
-    handle: ({ body }) => sync(body),
+    handle: ({ body, deliveryCount }) => {
+      log.debug(
+        { appointmentId: body.appointmentId, version: body.version, type: body.type, deliveryCount },
+        'appointment event received',
+      )
+      return sync(body)
+    },
   })
 }

@@ -1,0 +1,96 @@
+import { createCalcomSandbox, sandboxTenantsFrom } from '@calsync/calcom-sandbox'
+import { consumerDefinitions } from '@calsync/contracts'
+import { ensureConsumer } from '@calsync/service-kit'
+import type { MongoClient } from 'mongodb'
+import { type AppointmentsHarness, startAppointmentsHarness } from '../../services/appointments/test/support/harness.ts'
+import {
+  type Components as SyncComponents,
+  startComponents as startSync,
+} from '../../services/calcom-sync/src/wiring.ts'
+import { buildApp as buildGateway } from '../../services/webhook-gateway/src/app.ts'
+import { connectTestMongo, uniqueDbName } from './infra.ts'
+import { fileLogger } from './logs.ts'
+
+export interface StackOptions {
+  backoffMs?: number[]
+  calcomTimeoutMs?: number
+  sandboxRateLimit?: number
+  startSync?: boolean
+}
+
+/**
+ * The whole of calsync in one process against the suite's NATS and database, with the Cal.com
+ * sandbox in front: appointments, the gateway on a real port (the sandbox's webhooks reach it
+ * over HTTP, as echoes do), and calcom-sync calling the sandbox.
+ */
+export async function startStack(options: StackOptions = {}) {
+  const appointments: AppointmentsHarness = await startAppointmentsHarness()
+  const { names, js, jsm, tenants } = appointments
+  const gateway = buildGateway({
+    logger: fileLogger('webhook-gateway'),
+    readiness: async () => ({ ok: true }),
+    tenants,
+    js,
+    names,
+    config: { replayWindowMs: 15 * 60_000, rateLimitPerMinute: 6000 },
+  })
+  await gateway.listen({ host: '127.0.0.1', port: 0 })
+  const gatewayUrl = `http://127.0.0.1:${(gateway.server.address() as { port: number }).port}`
+  const sandbox = createCalcomSandbox({
+    tenants: sandboxTenantsFrom(tenants.all(), `${gatewayUrl}/webhooks/calcom/{tenantId}`),
+    rateLimitPerMinute: options.sandboxRateLimit ?? 1000,
+    logger: fileLogger('calcom-sandbox'),
+  })
+  await sandbox.app.listen({ host: '127.0.0.1', port: 0 })
+  const sandboxUrl = `http://127.0.0.1:${(sandbox.app.server.address() as { port: number }).port}`
+
+  const mongo: MongoClient = await connectTestMongo()
+  const syncDb = mongo.db(uniqueDbName('sync'))
+  const definition = { ...consumerDefinitions(names).calcomSync, ackWaitMs: 3000 }
+  await ensureConsumer(jsm, definition)
+  const syncOptions = {
+    db: syncDb,
+    js,
+    names,
+    tenants,
+    logger: fileLogger('calcom-sync'),
+    definition,
+    calcomApiUrl: sandboxUrl,
+    calcomTimeoutMs: options.calcomTimeoutMs ?? 1000,
+    backoffMs: options.backoffMs ?? [50, 100, 150],
+    tenantCallsPerMinute: 1000,
+    concurrency: 4,
+  }
+  let sync: SyncComponents | undefined = options.startSync === false ? undefined : await startSync(syncOptions)
+
+  return {
+    appointments,
+    names,
+    sandbox,
+    sandboxUrl,
+    gatewayUrl,
+    syncDb,
+    syncOptions,
+    get sync() {
+      return sync
+    },
+    async startSync() {
+      sync ??= await startSync(syncOptions)
+      return sync
+    },
+    async stopSync() {
+      await sync?.stop()
+      sync = undefined
+    },
+    async close() {
+      await sync?.stop()
+      await sandbox.app.close()
+      await gateway.close()
+      await appointments.close()
+      await syncDb.dropDatabase().catch(() => undefined)
+      await mongo.close()
+    },
+  }
+}
+
+export type Stack = Awaited<ReturnType<typeof startStack>>
