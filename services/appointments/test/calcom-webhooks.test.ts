@@ -156,6 +156,35 @@ describe('Cal.com webhooks into appointments', () => {
     ).toHaveLength(0)
   })
 
+  it('does not let a late echo of its own reschedule revive a cancelled appointment', async () => {
+    const local = (
+      await h.api(ADMIN, 'POST', '/v1/appointments', { eventTypeId: 1001, start: futureSlot(5, 9), attendee })
+    ).json()
+    const metadata = { [CALSYNC_METADATA.appointmentId]: local.id }
+    await h.deliverWebhook(
+      ACME,
+      bookingWebhook('BOOKING_CREATED', { uid: 'late-1', eventTypeId: 1001, start: futureSlot(5, 9), metadata }),
+    )
+    await settle()
+    await h.api(ADMIN, 'POST', `/v1/appointments/${local.id}/reschedule`, { start: futureSlot(5, 15) })
+    await h.api(ADMIN, 'POST', `/v1/appointments/${local.id}/cancel`, {})
+    // Cal.com's webhook for the reschedule calcom-sync made arrives only now.
+    await h.deliverWebhook(
+      ACME,
+      bookingWebhook('BOOKING_RESCHEDULED', {
+        uid: 'late-2',
+        rescheduleUid: 'late-1',
+        eventTypeId: 1001,
+        start: futureSlot(5, 15),
+        metadata,
+      }),
+    )
+    await settle()
+    const current = (await h.api(ADMIN, 'GET', `/v1/appointments/${local.id}`)).json()
+    expect(current).toMatchObject({ version: 3, status: 'cancelled', origin: 'admin' })
+    expect(await h.components.store.currentBookingUid(ACME, local.id)).toBe('late-2')
+  })
+
   it('keeps both bookings of a race, marks both conflict and asks for one review (I2)', async () => {
     const local = (
       await h.api(ADMIN, 'POST', '/v1/appointments', { eventTypeId: 1001, start: futureSlot(3, 10), attendee })

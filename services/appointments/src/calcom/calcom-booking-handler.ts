@@ -70,6 +70,19 @@ export function createCalcomBookingHandler(deps: CalcomBookingHandlerDeps) {
     deps.logger.warn({ tenantId, appointmentId, holders, bookingUid: payload.uid }, 'double booking detected')
   }
 
+  /**
+   * Whether calsync itself once put the appointment at this time: the echo of one of our own
+   * reschedules can arrive after the appointment moved on (even after it was cancelled), and
+   * must not drag it back.
+   */
+  async function wasOurs(appointmentId: string, start: string, end: string): Promise<boolean> {
+    const matches = await store.events.countDocuments(
+      { appointmentId, 'snapshot.start': start, 'snapshot.end': end, origin: { $ne: 'calcom' } },
+      { limit: 1 },
+    )
+    return matches > 0
+  }
+
   /** Claims the minutes; on a conflict keeps what is free and returns who holds the rest. */
   async function claimOrCollide(tenantId: string, resource: string, minutes: string[], id: string): Promise<string[]> {
     const claim = await claims.claim(tenantId, resource, minutes, id, clock())
@@ -192,7 +205,10 @@ export function createCalcomBookingHandler(deps: CalcomBookingHandlerDeps) {
     }
     const { start, end } = interval(payload)
     const current = snapshotOfDoc(doc)
-    if (current.start === start && current.end === end && current.status === 'booked') {
+    if (
+      (current.start === start && current.end === end && current.status === 'booked') ||
+      (ownId === doc._id && (await wasOurs(doc._id, start, end)))
+    ) {
       // Our own reschedule (or one already applied): follow the uid chain, change nothing.
       await store.link(tenantId, payload.uid, doc._id, clock())
       return 'echo'
