@@ -8,10 +8,16 @@ const root = fileURLToPath(new URL('..', import.meta.url))
 const env = process.env
 
 const SERVICES = [
-  { name: 'webhook-gateway', portVariable: 'GATEWAY_PORT', port: 8080 },
-  { name: 'appointments', portVariable: 'APPOINTMENTS_PORT', port: 8081 },
-  { name: 'calcom-sync', portVariable: 'CALCOM_SYNC_PORT', port: 8082 },
-  { name: 'review', portVariable: 'REVIEW_PORT', port: 8083 },
+  { name: 'webhook-gateway', portVariable: 'GATEWAY_PORT', port: 8080, entry: 'services/webhook-gateway/src/main.ts' },
+  { name: 'appointments', portVariable: 'APPOINTMENTS_PORT', port: 8081, entry: 'services/appointments/src/main.ts' },
+  { name: 'calcom-sync', portVariable: 'CALCOM_SYNC_PORT', port: 8082, entry: 'services/calcom-sync/src/main.ts' },
+  { name: 'review', portVariable: 'REVIEW_PORT', port: 8083, entry: 'services/review/src/main.ts' },
+  {
+    name: 'calcom-sandbox',
+    portVariable: 'CALCOM_SANDBOX_PORT',
+    port: 8090,
+    entry: 'packages/calcom-sandbox/src/main.ts',
+  },
 ] as const
 
 const say = (line: string) => process.stdout.write(`[calsync] ${line}\n`)
@@ -42,7 +48,9 @@ function prefixOutput(name: string, managed: ManagedProcess) {
   }
 }
 
-function portOf(service: (typeof SERVICES)[number]): number {
+type Service = (typeof SERVICES)[number]
+
+function portOf(service: Service): number {
   return Number(env[service.portVariable] ?? service.port)
 }
 
@@ -63,15 +71,23 @@ async function main() {
     say(`${mongo.version} at ${mongo.url} (data in ${dataDir}/ferretdb)`)
   }
   const tenantsFile = env.CALSYNC_TENANTS ?? `${root}config/demo-tenants.yaml`
+  // Without a real Cal.com, the sandbox stands in for it and sends its webhooks to our gateway.
+  const useSandbox = !env.CALCOM_API_URL
+  const running = SERVICES.filter((service) => useSandbox || service.name !== 'calcom-sandbox')
+  const byName = (name: Service['name']) => SERVICES.find((service) => service.name === name) as Service
   const serviceEnv = {
     ...env,
     NATS_URL: natsUrl,
     MONGO_URL: mongoUrl,
     CALSYNC_TENANTS: tenantsFile,
     CALSYNC_ADMIN_TOKEN: env.CALSYNC_ADMIN_TOKEN ?? 'calsync-demo-admin-token',
+    CALCOM_API_URL: env.CALCOM_API_URL ?? `http://127.0.0.1:${portOf(byName('calcom-sandbox'))}`,
+    CALCOM_SANDBOX_WEBHOOK_URL:
+      env.CALCOM_SANDBOX_WEBHOOK_URL ??
+      `http://127.0.0.1:${portOf(byName('webhook-gateway'))}/webhooks/calcom/{tenantId}`,
   }
-  for (const service of SERVICES) {
-    const managed = spawnTethered(service.name, process.execPath, [`${root}services/${service.name}/src/main.ts`], {
+  for (const service of running) {
+    const managed = spawnTethered(service.name, process.execPath, [`${root}${service.entry}`], {
       env: serviceEnv,
       output: 'pipe',
     })
@@ -79,7 +95,7 @@ async function main() {
     services.push(managed)
   }
   await Promise.all(
-    SERVICES.map((service, index) =>
+    running.map((service, index) =>
       waitFor(
         `${service.name} /readyz`,
         async () => (await fetch(`http://127.0.0.1:${portOf(service)}/readyz`)).ok,
@@ -94,6 +110,7 @@ async function main() {
   say(`  appointments API  http://localhost:${appointments}/v1/appointments`)
   say(`  calcom-sync       http://localhost:${sync}/readyz`)
   say(`  review dashboard  http://localhost:${review}/`)
+  if (useSandbox) say(`  Cal.com sandbox   http://localhost:${portOf(byName('calcom-sandbox'))}/v2/bookings`)
   say(`tenants from ${tenantsFile}; press Ctrl-C to stop`)
 }
 

@@ -53,10 +53,17 @@ describe('npm start', () => {
       APPOINTMENTS_PORT: await findFreePort(),
       CALCOM_SYNC_PORT: await findFreePort(),
       REVIEW_PORT: await findFreePort(),
+      CALCOM_SANDBOX_PORT: await findFreePort(),
       CALSYNC_LOCAL_NATS_PORT: await findFreePort(),
       CALSYNC_LOCAL_MONGO_PORT: await findFreePort(),
     }
-    const { NATS_URL: _nats, MONGO_URL: _mongo, CALSYNC_TENANTS: _tenants, ...inherited } = process.env
+    const {
+      NATS_URL: _nats,
+      MONGO_URL: _mongo,
+      CALSYNC_TENANTS: _tenants,
+      CALCOM_API_URL: _calcom,
+      ...inherited
+    } = process.env
     const env: NodeJS.ProcessEnv = { ...inherited, CALSYNC_DATA_DIR: dataDir, LOG_LEVEL: 'warn' }
     for (const [name, port] of Object.entries(ports)) env[name] = String(port)
 
@@ -72,17 +79,23 @@ describe('npm start', () => {
     const exited = new Promise<number | null>((resolve) => npm.on('exit', (code) => resolve(code)))
     try {
       await until('"all services ready"', () => output.includes('all services ready'), 120_000)
-      for (const variable of ['GATEWAY_PORT', 'APPOINTMENTS_PORT', 'CALCOM_SYNC_PORT', 'REVIEW_PORT'] as const) {
+      for (const variable of [
+        'GATEWAY_PORT',
+        'APPOINTMENTS_PORT',
+        'CALCOM_SYNC_PORT',
+        'REVIEW_PORT',
+        'CALCOM_SANDBOX_PORT',
+      ] as const) {
         const response = await fetch(`http://127.0.0.1:${ports[variable]}/readyz`)
         expect(response.status, `${variable} /readyz`).toBe(200)
-        expect(response.headers.get('x-trace-id')).toMatch(/^[0-9a-f]{32}$/)
+        if (variable !== 'CALCOM_SANDBOX_PORT') expect(response.headers.get('x-trace-id')).toMatch(/^[0-9a-f]{32}$/)
       }
       expect(output).toMatch(/nats-server: v2\.\d+\.\d+/)
       expect(output).toContain(`http://localhost:${ports.REVIEW_PORT}/`)
 
       const processes = descendants(npm.pid as number)
-      // npm, the provisioner, the stack runner, 2 servers and 4 services (each behind a tether).
-      expect(processes.length).toBeGreaterThanOrEqual(8)
+      // npm, the provisioner, the stack runner, 2 servers, 4 services and the sandbox (each behind a tether).
+      expect(processes.length).toBeGreaterThanOrEqual(10)
 
       process.kill(-(npm.pid as number), 'SIGINT')
       const stoppedWithin10s = await Promise.race([
