@@ -158,6 +158,32 @@ export function ensureFerretDb() {
   return goBuild(`FerretDB ${versions.ferretdb}`, key, 'ferretdb', ['install', '.'], moduleDir)
 }
 
+export const chromiumPath = () => process.env.CALSYNC_CHROMIUM || '/usr/bin/chromium'
+
+/**
+ * The browser test drives the system's Chromium (a test tool's own browser download does not
+ * work behind a closed network). On Debian as root it is installed from the distribution.
+ */
+export function ensureChromium() {
+  const path = chromiumPath()
+  if (existsSync(path)) return path
+  const canInstall = process.getuid?.() === 0 && onPath('apt-get') && !process.env.CALSYNC_CHROMIUM
+  if (!canInstall) {
+    throw new ProvisionError(
+      `the dashboard browser test needs Chromium at ${path}: install it (Debian: apt-get install chromium) ` +
+        'or set CALSYNC_CHROMIUM to its path.',
+    )
+  }
+  log('installing Debian chromium for the browser test (apt-get, once)')
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
+  // dpkg's per-package chatter would bury the test output; errors still reach stderr.
+  const quiet = { env, stdio: ['ignore', 'ignore', 'inherit'] }
+  run('apt-get', ['update', '-qq'], quiet)
+  run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'chromium'], quiet)
+  if (!existsSync(path)) throw new ProvisionError(`chromium installed but ${path} is missing`)
+  return path
+}
+
 /**
  * Makes sure a NATS server and a MongoDB-wire database can be had: from the environment,
  * from a container engine (tests only), or as local binaries built with Go.

@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process'
 import {
   binDir,
+  ensureChromium,
   ensureDependencies,
   ensureNode,
   ensurePnpm,
@@ -25,6 +26,7 @@ const commands = {
   },
   test: {
     servers: { allowContainers: true },
+    browser: true,
     steps: (args) => [
       ['biome', 'ci', '--error-on-warnings', '.'],
       ['tsc', '-p', 'tsconfig.json'],
@@ -68,6 +70,7 @@ async function main() {
   const pnpm = ensurePnpm()
   ensureDependencies(node, pnpm)
   if (command.servers) await ensureServers(command.servers)
+  if (command.browser) ensureChromium()
   process.stderr.write(`[provision] ready in ${((Date.now() - started) / 1000).toFixed(1)}s\n`)
 
   const env = withNodeOnPath(node, { ...process.env, CALSYNC_TOOLS_BIN: binDir })

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { createNames, type Names } from '@calsync/contracts'
 import { connectNats, createLogger, type Logger } from '@calsync/service-kit'
+import type { JetStreamManager } from '@nats-io/jetstream'
 import type { NatsConnection } from '@nats-io/transport-node'
 import { MongoClient } from 'mongodb'
 import { inject } from 'vitest'
@@ -40,4 +41,16 @@ export async function eventually<T>(what: string, probe: () => Promise<T | undef
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
+}
+
+/** True when none of the consumers has anything pending or unacknowledged. */
+export async function consumersIdle(
+  jsm: JetStreamManager,
+  consumers: ReadonlyArray<{ stream: string; durable: string }>,
+): Promise<boolean> {
+  for (const consumer of consumers) {
+    const info = await jsm.consumers.info(consumer.stream, consumer.durable)
+    if (info.num_pending > 0 || info.num_ack_pending > 0) return false
+  }
+  return true
 }

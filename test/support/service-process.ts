@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -55,7 +55,10 @@ export async function startServiceProcess(
   })
   const exited = new Promise<number | null>((resolve) => managed.child.on('exit', (code) => resolve(code)))
   // Keep what the process logged for the suite-wide secret scan.
-  void exited.then(() => writeFileSync(join(LOG_DIR, `${service}-process-${managed.child.pid}.log`), output))
+  void exited.then(() => {
+    mkdirSync(LOG_DIR, { recursive: true })
+    writeFileSync(join(LOG_DIR, `${service}-process-${managed.child.pid}.log`), output)
+  })
   if (options.waitReady !== false) {
     await waitFor(
       `${service} /readyz`,

@@ -12,6 +12,7 @@ export const TEST_SECRETS = {
   BRIGHT_CALCOM_API_KEY: 'cal_test_bright_9a8b7c6d5e4f',
   BRIGHT_WEBHOOK_SECRET: 'bright-whsec-0e1d2c3b4a59',
   BRIGHT_API_TOKEN: 'bright-api-token-6f5e4d3c2b1a',
+  CALSYNC_ADMIN_TOKEN: 'review-admin-token-3e1f9a7c2b5d',
 } as const
 
 export const TENANTS_YAML = `

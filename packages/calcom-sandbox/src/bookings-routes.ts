@@ -1,250 +1,180 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { bookingOutput, type WebhookTrigger } from './calcom-shapes.ts'
-import type { Attendee, Booking, SandboxStore, SandboxTenant } from './sandbox-store.ts'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { parseCancelBooking, parseCreateBooking, parseRescheduleBooking, refusePast } from './booking-inputs.ts'
+import { bookingOutput } from './booking-output.ts'
+import { badRequest, conflict, notFound } from './calcom-http-error.ts'
+import { listBookings } from './list-bookings.ts'
+import type { Booking, SandboxStore, SandboxTenant } from './sandbox-store.ts'
+import type { WebhookEvent } from './webhook-body.ts'
 
-export const CAL_API_VERSION = '2024-08-13'
-
-/** Cal.com's message for a taken slot (calcom/README.md §3.2), matched by clients on its words. */
+/** Cal.com's message for a taken slot (calcom/README.md §3.2); clients match on its words. */
 export const SLOT_TAKEN_MESSAGE = 'User either already has booking at this time or is not available'
 
-export class CalcomHttpError extends Error {
-  override name = 'CalcomHttpError'
-  readonly statusCode: number
-  readonly code: string
-
-  constructor(statusCode: number, code: string, message: string) {
-    super(message)
-    this.statusCode = statusCode
-    this.code = code
-  }
-}
-
-const bad = (message: string) => new CalcomHttpError(400, 'BadRequestException', message)
-const notFound = (message: string) => new CalcomHttpError(404, 'NotFoundException', message)
+/** The loser of a true race for one host and time (a unique-key violation in Cal.com's database). */
+export const RACE_LOST_MESSAGE =
+  'booking_conflict_error: another booking for this host and time was made at the same moment'
 
 export interface BookingsRoutesDeps {
   store: SandboxStore
-  tenantOf(request: FastifyRequest): SandboxTenant
-  emit(tenant: SandboxTenant, trigger: WebhookTrigger, booking: Booking, previous?: Booking): void
   clock: () => Date
+  /** The tenant of the request's API key (the guard has already refused anything else). */
+  tenantOf(request: FastifyRequest): SandboxTenant
+  /** Queues a webhook for this change; it leaves once the answer is out. */
+  emit(request: FastifyRequest, event: WebhookEvent): void
+  /**
+   * Awaited between a write's checks and the write itself: a delay fault waits here, which opens
+   * the same window a real race has between Cal.com's availability check and its insert.
+   */
+  beforeCommit(request: FastifyRequest): Promise<void>
 }
 
-const CREATE_FIELDS = new Set([
-  'start',
-  'eventTypeId',
-  'attendee',
-  'guests',
-  'metadata',
-  'bookingFieldsResponses',
-  'lengthInMinutes',
-  'location',
-  'meetingUrl',
-])
+const success = (data: unknown) => ({ status: 'success', data })
 
-function object(value: unknown, what: string): Record<string, unknown> {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw bad(`${what} must be an object`)
-  return value as Record<string, unknown>
-}
-
-function isoStart(value: unknown, now: Date): string {
-  if (typeof value !== 'string' || Number.isNaN(Date.parse(value))) throw bad('start must be a valid ISO 8601 date')
-  if (Date.parse(value) < now.getTime()) throw bad('Attempting to book a meeting in the past.')
-  return new Date(value).toISOString()
-}
-
-/** Cal.com's metadata rules (calcom/README.md §2.6). */
-function metadataOf(value: unknown): Record<string, string | number | boolean> {
-  if (value === undefined) return {}
-  const metadata = object(value, 'metadata')
-  const entries = Object.entries(metadata)
-  if (entries.length > 50) throw bad('metadata can have at most 50 keys')
-  for (const [key, item] of entries) {
-    if (key.length > 40) throw bad(`metadata key "${key.slice(0, 40)}…" is longer than 40 characters`)
-    if (typeof item === 'string' && item.length > 500)
-      throw bad(`metadata value of "${key}" is longer than 500 characters`)
-    if (!['string', 'number', 'boolean'].includes(typeof item))
-      throw bad(`metadata value of "${key}" must be a string, number or boolean`)
+function refuseUnmovable(booking: Booking): void {
+  if (booking.status !== 'cancelled') return
+  if (booking.rescheduled) {
+    throw badRequest(
+      `Can't reschedule booking with uid=${booking.uid} because it has been cancelled and rescheduled already to booking with uid=${booking.rescheduledToUid}. You probably want to reschedule ${booking.rescheduledToUid} instead by passing it within the request URL.`,
+    )
   }
-  return metadata as Record<string, string | number | boolean>
+  throw badRequest(
+    `Can't reschedule booking with uid=${booking.uid} because it has been cancelled. Please provide uid of a booking that is not cancelled.`,
+  )
 }
 
-function attendeeOf(value: unknown): Attendee {
-  const attendee = object(value, 'attendee')
-  for (const field of ['name', 'timeZone'] as const) {
-    if (typeof attendee[field] !== 'string' || attendee[field] === '') throw bad(`attendee.${field} must be a string`)
-  }
-  if (typeof attendee.email !== 'string' && typeof attendee.phoneNumber !== 'string') {
-    throw bad('attendee.email must be an email')
-  }
-  return {
-    name: attendee.name as string,
-    email: (attendee.email as string | undefined) ?? '',
-    timeZone: attendee.timeZone as string,
-    language: typeof attendee.language === 'string' ? attendee.language : 'en',
-    ...(typeof attendee.phoneNumber === 'string' ? { phoneNumber: attendee.phoneNumber } : {}),
-  }
+function refuseCancelled(booking: Booking): void {
+  if (booking.status === 'cancelled') throw badRequest('This booking has already been cancelled.')
 }
 
-/** The `/v2/bookings` endpoints of Cal.com API v2, version 2024-08-13 (calcom/README.md §2). */
-export async function bookingsRoutes(app: FastifyInstance, deps: BookingsRoutesDeps) {
+/**
+ * The `/v2/bookings` endpoints of Cal.com API v2, version 2024-08-13 (calcom/README.md §2).
+ * Each write checks, awaits `beforeCommit`, then re-checks and writes synchronously, so two
+ * requests for one slot can never both succeed.
+ */
+export function bookingsRoutes(app: FastifyInstance, deps: BookingsRoutesDeps): void {
   const { store, clock } = deps
-
-  app.addHook('onRequest', async (request) => {
-    // The real API silently answers in the 2024-04-15 shape without it: refuse loudly instead.
-    const version = request.headers['cal-api-version']
-    if (version !== CAL_API_VERSION) {
-      throw bad(
-        `cal-api-version must be ${CAL_API_VERSION} (got ${version ? `"${String(version)}"` : 'none'}); ` +
-          'the real Cal.com API would silently fall back to the 2024-04-15 bookings shape',
-      )
-    }
-  })
 
   function owned(tenant: SandboxTenant, uid: string): Booking {
     const booking = store.get(uid)
-    if (!booking || booking.tenantId !== tenant.id)
-      throw notFound(`Booking with uid=${uid} was not found in the database`)
+    // Another tenant's booking is as unknown as a made-up uid.
+    if (!booking || booking.tenantId !== tenant.id) throw notFound(`Booking with uid=${uid} not found`)
     return booking
   }
-
-  function send(reply: FastifyReply, statusCode: number, tenant: SandboxTenant, booking: Booking) {
-    return reply.code(statusCode).send({ status: 'success', data: bookingOutput(booking, tenant) })
-  }
+  const uidOf = (request: FastifyRequest) => (request.params as { uid: string }).uid
 
   app.post('/v2/bookings', async (request, reply) => {
     const tenant = deps.tenantOf(request)
-    const body = object(request.body, 'body')
-    // class-validator runs with whitelist + forbidNonWhitelisted: unknown fields are a 400.
-    const unknown = Object.keys(body).filter((key) => !CREATE_FIELDS.has(key))
-    if (unknown.length > 0) throw bad(`property ${unknown[0]} should not exist`)
-    if (typeof body.eventTypeId !== 'number') throw bad('eventTypeId must be a number')
-    const eventType = tenant.eventTypes.find((candidate) => candidate.id === body.eventTypeId)
-    if (!eventType) throw notFound(`Event type with id=${body.eventTypeId} was not found`)
-    const now = clock()
-    const start = isoStart(body.start, now)
-    if (body.lengthInMinutes !== undefined && body.lengthInMinutes !== eventType.lengthMinutes) {
-      throw bad('Can not book a lengthInMinutes that is not one of the event type lengths')
+    const input = parseCreateBooking(request.body)
+    const eventType = tenant.eventTypes.find((candidate) => candidate.id === input.eventTypeId)
+    if (!eventType) throw notFound(`Event type with id ${input.eventTypeId} not found.`)
+    if (input.lengthInMinutes !== undefined && input.lengthInMinutes !== eventType.lengthMinutes) {
+      throw badRequest(
+        `lengthInMinutes ${input.lengthInMinutes} is not a length of event type ${eventType.id}, which lasts ${eventType.lengthMinutes} minutes`,
+      )
     }
-    const attendee = attendeeOf(body.attendee)
-    const metadata = metadataOf(body.metadata)
-    const end = new Date(Date.parse(start) + eventType.lengthMinutes * 60_000).toISOString()
-    if (store.overlapping(tenant.id, eventType.resource, start, end)) throw bad(SLOT_TAKEN_MESSAGE)
-    const booking = store.insert({
+    const now = clock()
+    refusePast(input.start, now)
+    const end = new Date(Date.parse(input.start) + eventType.lengthMinutes * 60_000).toISOString()
+    if (store.findOverlap(tenant.id, eventType.resource, input.start, end)) throw badRequest(SLOT_TAKEN_MESSAGE)
+    await deps.beforeCommit(request)
+    const at = clock().toISOString()
+    const booking = store.insertIfFree({
       tenantId: tenant.id,
       eventTypeId: eventType.id,
       resource: eventType.resource,
       status: 'accepted',
-      start,
+      start: input.start,
       end,
-      attendees: [attendee],
-      metadata,
+      attendees: [input.attendee],
+      guests: input.guests,
+      metadata: input.metadata,
+      location: input.location,
+      bookingFieldsResponses: input.bookingFieldsResponses,
       cancellationReason: null,
       reschedulingReason: null,
       rescheduled: false,
       rescheduledFromUid: null,
       rescheduledToUid: null,
-      createdAt: now.toISOString(),
-      updatedAt: now.toISOString(),
+      rescheduledByEmail: null,
+      createdAt: at,
+      updatedAt: at,
     })
-    deps.emit(tenant, 'BOOKING_CREATED', booking)
-    return send(reply, 201, tenant, booking)
+    if (!booking) throw conflict(RACE_LOST_MESSAGE)
+    deps.emit(request, { trigger: 'BOOKING_CREATED', booking })
+    return reply.code(201).send(success(bookingOutput(booking)))
   })
 
-  app.get('/v2/bookings/:uid', async (request, reply) => {
+  app.get('/v2/bookings/:uid', async (request) => {
     const tenant = deps.tenantOf(request)
-    return send(reply, 200, tenant, owned(tenant, (request.params as { uid: string }).uid))
+    await deps.beforeCommit(request)
+    return success(bookingOutput(owned(tenant, uidOf(request))))
   })
 
   app.get('/v2/bookings', async (request) => {
     const tenant = deps.tenantOf(request)
-    const query = request.query as Record<string, string | undefined>
-    const now = clock().getTime()
-    const statuses = query.status?.split(',') ?? []
-    const eventTypeIds = [query.eventTypeId, ...(query.eventTypeIds?.split(',') ?? [])].filter(Boolean).map(Number)
-    const matching = store
-      .all()
-      .filter((booking) => booking.tenantId === tenant.id)
-      .filter((booking) => !query.attendeeEmail || booking.attendees.some((a) => a.email === query.attendeeEmail))
-      .filter((booking) => eventTypeIds.length === 0 || eventTypeIds.includes(booking.eventTypeId))
-      .filter((booking) => !query.afterStart || Date.parse(booking.start) >= Date.parse(query.afterStart))
-      .filter((booking) => !query.beforeEnd || Date.parse(booking.end) <= Date.parse(query.beforeEnd))
-      .filter(
-        (booking) =>
-          statuses.length === 0 ||
-          (statuses.includes('cancelled') && booking.status === 'cancelled') ||
-          (statuses.includes('upcoming') && booking.status === 'accepted' && Date.parse(booking.end) >= now) ||
-          (statuses.includes('past') && booking.status === 'accepted' && Date.parse(booking.end) < now),
-      )
-      .sort((a, b) => Date.parse(a.start) - Date.parse(b.start))
-    const take = Math.min(Number(query.take ?? 100) || 100, 250)
-    const skip = Number(query.skip ?? 0) || 0
-    const page = matching.slice(skip, skip + take)
-    const totalPages = Math.max(1, Math.ceil(matching.length / take))
-    return {
-      status: 'success',
-      data: page.map((booking) => bookingOutput(booking, tenant)),
-      pagination: {
-        totalItems: matching.length,
-        itemsPerPage: take,
-        itemsReturned: page.length,
-        remainingItems: Math.max(0, matching.length - skip - page.length),
-        currentPage: Math.floor(skip / take) + 1,
-        totalPages,
-        hasNextPage: skip + page.length < matching.length,
-        hasPreviousPage: skip > 0,
-      },
-    }
+    await deps.beforeCommit(request)
+    const ownBookings = store.all().filter((booking) => booking.tenantId === tenant.id)
+    const page = listBookings(ownBookings, request.query, clock())
+    return { status: 'success', data: page.data.map(bookingOutput), pagination: page.pagination }
   })
 
-  app.post('/v2/bookings/:uid/cancel', async (request, reply) => {
+  app.post('/v2/bookings/:uid/cancel', async (request) => {
     const tenant = deps.tenantOf(request)
-    const booking = owned(tenant, (request.params as { uid: string }).uid)
-    const body = object(request.body ?? {}, 'body')
-    // Required in the published spec, and mandatory in practice for a host (calcom/README.md §2.4).
-    if (typeof body.cancellationReason !== 'string' || body.cancellationReason === '') {
-      throw bad('cancellationReason must be a string')
-    }
-    if (booking.status === 'cancelled') throw bad('This booking has already been cancelled.')
-    const cancelled = store.update(booking.uid, {
+    const input = parseCancelBooking(request.body)
+    refuseCancelled(owned(tenant, uidOf(request)))
+    await deps.beforeCommit(request)
+    const current = owned(tenant, uidOf(request))
+    refuseCancelled(current)
+    const cancelled = store.update(current.uid, {
       status: 'cancelled',
-      cancellationReason: body.cancellationReason,
+      cancellationReason: input.cancellationReason,
       updatedAt: clock().toISOString(),
     })
-    deps.emit(tenant, 'BOOKING_CANCELLED', cancelled)
-    return send(reply, 200, tenant, cancelled)
+    deps.emit(request, { trigger: 'BOOKING_CANCELLED', booking: cancelled })
+    // 200, not 201: the controller forces it with @HttpCode(OK).
+    return success(bookingOutput(cancelled))
   })
 
   app.post('/v2/bookings/:uid/reschedule', async (request, reply) => {
     const tenant = deps.tenantOf(request)
-    const booking = owned(tenant, (request.params as { uid: string }).uid)
-    const body = object(request.body, 'body')
-    if (booking.rescheduledToUid) {
-      throw bad(`Booking ${booking.uid} was already rescheduled to ${booking.rescheduledToUid}`)
+    const input = parseRescheduleBooking(request.body)
+    const original = owned(tenant, uidOf(request))
+    refuseUnmovable(original)
+    refusePast(input.start, clock())
+    const end = new Date(Date.parse(input.start) + Date.parse(original.end) - Date.parse(original.start)).toISOString()
+    // The booking being moved does not block its own new time.
+    if (store.findOverlap(tenant.id, original.resource, input.start, end, original.uid)) {
+      throw badRequest(SLOT_TAKEN_MESSAGE)
     }
-    if (booking.status === 'cancelled') throw bad(`Booking ${booking.uid} is cancelled and cannot be rescheduled`)
-    const now = clock()
-    const start = isoStart(body.start, now)
-    const length = Date.parse(booking.end) - Date.parse(booking.start)
-    const end = new Date(Date.parse(start) + length).toISOString()
-    if (store.overlapping(tenant.id, booking.resource, start, end, booking.uid)) throw bad(SLOT_TAKEN_MESSAGE)
-    // A reschedule is a new booking; the old one is cancelled and points at it (calcom/README.md §2.5).
-    const moved = store.insert({
-      ...booking,
-      start,
-      end,
-      reschedulingReason: typeof body.reschedulingReason === 'string' ? body.reschedulingReason : null,
-      rescheduledFromUid: booking.uid,
-      rescheduledToUid: null,
-      createdAt: now.toISOString(),
-      updatedAt: now.toISOString(),
-    })
-    const old = store.update(booking.uid, {
+    await deps.beforeCommit(request)
+    const current = owned(tenant, original.uid)
+    refuseUnmovable(current)
+    const at = clock().toISOString()
+    // A reschedule is a new booking with a new uid; the old one is cancelled and points at it.
+    const moved = store.insertIfFree(
+      {
+        ...current,
+        status: 'accepted',
+        start: input.start,
+        end,
+        cancellationReason: null,
+        reschedulingReason: input.reschedulingReason,
+        rescheduled: false,
+        rescheduledFromUid: current.uid,
+        rescheduledToUid: null,
+        rescheduledByEmail: input.rescheduledBy,
+        createdAt: at,
+        updatedAt: at,
+      },
+      current.uid,
+    )
+    if (!moved) throw conflict(RACE_LOST_MESSAGE)
+    const previous = store.update(current.uid, {
       status: 'cancelled',
       rescheduled: true,
       rescheduledToUid: moved.uid,
-      updatedAt: now.toISOString(),
+      updatedAt: at,
     })
-    deps.emit(tenant, 'BOOKING_RESCHEDULED', moved, old)
-    return send(reply, 201, tenant, moved)
+    deps.emit(request, { trigger: 'BOOKING_RESCHEDULED', booking: moved, previous })
+    return reply.code(201).send(success(bookingOutput(moved)))
   })
 }

@@ -1,28 +1,57 @@
+export interface RateLimiterOptions {
+  limit: number
+  windowMs?: number
+  /** How long a tracker stays refused once over the limit; Cal.com's default equals the window. */
+  blockMs?: number
+  clock: () => number
+}
+
+export interface RateLimitVerdict {
+  allowed: boolean
+  headers: Record<string, string>
+}
+
 /**
- * Cal.com's default throttler (calcom/README.md §3.3): a fixed window per API key, 120 calls per
- * 60 s by default; answers carry X-RateLimit-*-Default headers and no Retry-After.
+ * Cal.com's default throttler (calcom/README.md §3.3): per tracker (the API key), `limit` calls
+ * per 60 s window, then refused for the block duration. Every answer carries
+ * X-RateLimit-{Limit,Remaining,Reset}-Default, the reset in seconds; never a Retry-After.
  */
-export function createRateLimiter(options: { perMinute: number; clock: () => number }) {
-  const windows = new Map<string, { startedAt: number; count: number }>()
-  return {
-    hit(apiKey: string): { allowed: boolean; headers: Record<string, string> } {
-      const now = options.clock()
-      let window = windows.get(apiKey)
-      if (!window || now - window.startedAt >= 60_000) {
-        window = { startedAt: now, count: 0 }
-        windows.set(apiKey, window)
-      }
-      window.count++
-      const resetSeconds = Math.max(1, Math.ceil((window.startedAt + 60_000 - now) / 1000))
-      return {
-        allowed: window.count <= options.perMinute,
-        headers: {
-          'x-ratelimit-limit-default': String(options.perMinute),
-          'x-ratelimit-remaining-default': String(Math.max(0, options.perMinute - window.count)),
-          'x-ratelimit-reset-default': String(resetSeconds),
-        },
-      }
+export function createRateLimiter(options: RateLimiterOptions) {
+  const windowMs = options.windowMs ?? 60_000
+  const blockMs = options.blockMs ?? windowMs
+  const trackers = new Map<string, { expiresAt: number; hits: number; blockedUntil: number }>()
+
+  const verdict = (allowed: boolean, remaining: number, untilMs: number): RateLimitVerdict => ({
+    allowed,
+    headers: {
+      'x-ratelimit-limit-default': String(options.limit),
+      'x-ratelimit-remaining-default': String(Math.max(0, remaining)),
+      'x-ratelimit-reset-default': String(Math.max(1, Math.ceil(untilMs / 1000))),
     },
-    reset: () => windows.clear(),
+  })
+
+  return {
+    hit(tracker: string): RateLimitVerdict {
+      const now = options.clock()
+      let state = trackers.get(tracker)
+      if (state && now < state.blockedUntil) return verdict(false, 0, state.blockedUntil - now)
+      if (!state || now >= state.expiresAt) {
+        state = { expiresAt: now + windowMs, hits: 0, blockedUntil: 0 }
+        trackers.set(tracker, state)
+      }
+      state.hits++
+      if (state.hits > options.limit) {
+        state.blockedUntil = now + blockMs
+        // The block outlives the window: the next window starts when the block ends.
+        state.expiresAt = state.blockedUntil
+        return verdict(false, 0, blockMs)
+      }
+      return verdict(true, options.limit - state.hits, state.expiresAt - now)
+    },
+    reset(): void {
+      trackers.clear()
+    },
   }
 }
+
+export type RateLimiter = ReturnType<typeof createRateLimiter>

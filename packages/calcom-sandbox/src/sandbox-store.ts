@@ -2,6 +2,7 @@ import { randomInt } from 'node:crypto'
 
 export interface SandboxEventType {
   id: number
+  /** The host whose calendar the event type books; availability is per host. */
   resource: string
   lengthMinutes: number
 }
@@ -23,6 +24,8 @@ export interface Attendee {
   phoneNumber?: string
 }
 
+export type Metadata = Record<string, string | number | boolean>
+
 export interface Booking {
   id: number
   uid: string
@@ -33,15 +36,21 @@ export interface Booking {
   start: string
   end: string
   attendees: Attendee[]
-  metadata: Record<string, string | number | boolean>
+  guests: string[]
+  metadata: Metadata
+  location: string | null
+  bookingFieldsResponses: Record<string, unknown>
   cancellationReason: string | null
   reschedulingReason: string | null
   rescheduled: boolean
   rescheduledFromUid: string | null
   rescheduledToUid: string | null
+  rescheduledByEmail: string | null
   createdAt: string
   updatedAt: string
 }
+
+export type BookingDraft = Omit<Booking, 'id' | 'uid'>
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'
 
@@ -52,43 +61,59 @@ export function newUid(): string {
   return uid
 }
 
+const overlaps = (booking: Booking, from: number, to: number) =>
+  Date.parse(booking.start) < to && from < Date.parse(booking.end)
+
 /**
- * The sandbox's bookings, in memory. Availability is decided per host (the tenant's `resource`),
- * as Cal.com decides it per user: all checks and writes are synchronous, so one request's
- * check-and-insert cannot interleave with another's.
+ * The sandbox's bookings, in memory. Availability is per host (the event type's `resource`)
+ * within a tenant, as Cal.com decides it per user. Every method is synchronous, so a
+ * check-and-insert cannot interleave with another request's.
  */
 export function createSandboxStore() {
   const bookings = new Map<string, Booking>()
   let nextId = 1000
 
-  function overlapping(tenantId: string, resource: string, start: string, end: string, except?: string) {
+  /** The accepted booking of that host overlapping [start, end), if any; `exceptUid` is ignored. */
+  function findOverlap(tenantId: string, resource: string, start: string, end: string, exceptUid?: string) {
     const from = Date.parse(start)
     const to = Date.parse(end)
     for (const booking of bookings.values()) {
-      if (booking.uid === except || booking.status !== 'accepted') continue
-      if (booking.tenantId !== tenantId || booking.resource !== resource) continue
-      if (Date.parse(booking.start) < to && from < Date.parse(booking.end)) return booking
+      if (booking.uid === exceptUid || booking.status !== 'accepted') continue
+      if (booking.tenantId === tenantId && booking.resource === resource && overlaps(booking, from, to)) return booking
     }
     return undefined
   }
 
+  function insert(draft: BookingDraft): Booking {
+    let uid = newUid()
+    while (bookings.has(uid)) uid = newUid()
+    const booking = { ...draft, id: nextId++, uid }
+    bookings.set(uid, booking)
+    return booking
+  }
+
   return {
-    overlapping,
-    get: (uid: string) => bookings.get(uid),
-    all: () => [...bookings.values()],
-    insert(booking: Omit<Booking, 'id' | 'uid'>): Booking {
-      const created = { ...booking, id: nextId++, uid: newUid() }
-      bookings.set(created.uid, created)
-      return created
+    findOverlap,
+    get: (uid: string): Booking | undefined => bookings.get(uid),
+    all: (): Booking[] => [...bookings.values()],
+    /**
+     * Inserts unless an accepted booking of the same host overlaps (the unique-key check of a
+     * real database): undefined means the slot was taken first.
+     */
+    insertIfFree(draft: BookingDraft, exceptUid?: string): Booking | undefined {
+      if (findOverlap(draft.tenantId, draft.resource, draft.start, draft.end, exceptUid)) return undefined
+      return insert(draft)
     },
-    update(uid: string, change: Partial<Booking>): Booking {
+    update(uid: string, change: Partial<BookingDraft>): Booking {
       const current = bookings.get(uid)
       if (!current) throw new Error(`no booking ${uid}`)
       const next = { ...current, ...change }
       bookings.set(uid, next)
       return next
     },
-    reset: () => bookings.clear(),
+    reset(): void {
+      bookings.clear()
+    },
   }
 }
 

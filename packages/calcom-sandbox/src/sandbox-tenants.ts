@@ -1,21 +1,19 @@
+import type { TenantRecord } from '@calsync/contracts'
 import type { SandboxTenant } from './sandbox-store.ts'
 
-interface TenantLike {
-  id: string
-  calcom: {
-    apiKey: string
-    webhookSecret: string
-    eventTypes: Array<{ id: number; resource: string; lengthMinutes: number }>
-  }
-}
-
-/** Sandbox tenants from calsync tenant records; `{tenantId}` in the URL template is filled in. */
-export function sandboxTenantsFrom(records: TenantLike[], webhookUrlTemplate?: string): SandboxTenant[] {
+/**
+ * Sandbox tenants from calsync's tenant records (the same API keys, webhook secrets and event
+ * types); `{tenantId}` in the URL template is replaced per tenant. No template, no webhooks.
+ */
+export function sandboxTenantsFrom(
+  records: ReadonlyArray<Pick<TenantRecord, 'id' | 'calcom'>>,
+  webhookUrlTemplate?: string,
+): SandboxTenant[] {
   return records.map((record) => ({
     id: record.id,
     apiKey: record.calcom.apiKey,
     webhookSecret: record.calcom.webhookSecret,
-    eventTypes: record.calcom.eventTypes,
-    webhookUrl: webhookUrlTemplate?.replaceAll('{tenantId}', record.id),
+    eventTypes: record.calcom.eventTypes.map((eventType) => ({ ...eventType })),
+    webhookUrl: webhookUrlTemplate?.replaceAll('{tenantId}', encodeURIComponent(record.id)),
   }))
 }

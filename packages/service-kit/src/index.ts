@@ -28,7 +28,7 @@ export {
 } from './messaging.ts'
 export { connectMongo, insertUnique, isDuplicateKeyError, pingMongo } from './mongo.ts'
 export { connectNats, ensureConsumer, ensureStream, type NatsOptions } from './nats.ts'
-export { createPoisonReporter } from './poison-reporter.ts'
+export { createPoisonReporter, tenantOfSubject } from './poison-reporter.ts'
 export { runMain } from './run-main.ts'
 export { type Runtime, type RuntimeOptions, startRuntime } from './runtime.ts'
 export { installShutdown, type ShutdownOptions, type ShutdownStep } from './shutdown.ts'

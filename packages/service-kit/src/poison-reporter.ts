@@ -40,7 +40,7 @@ export function createPoisonReporter(deps: { js: JetStreamClient; names: Names; 
 }
 
 /** `[ns.]calcom.webhook.<tenant>.…`, `[ns.]appointment.<tenant>.…`, `[ns.]sync.<tenant>.…`, `[ns.]review.<tenant>.…` */
-function tenantOfSubject(names: Names, subject: string): string | undefined {
+export function tenantOfSubject(names: Names, subject: string): string | undefined {
   const tokens = subject.split('.')
   if (names.namespace) tokens.shift()
   const index = tokens[0] === 'calcom' ? 2 : 1

@@ -1,11 +1,44 @@
 import { createHttpApp, type Logger, type ReadinessChecks } from '@calsync/service-kit'
 import type { FastifyInstance } from 'fastify'
+import type { Authenticate } from './auth/review-auth.ts'
+import type { AppointmentsCommands } from './commands/appointments-commands.ts'
+import { dashboardRoutes } from './dashboard/dashboard-routes.ts'
+import { AppointmentsUnavailableError } from './errors.ts'
+import { reviewItemsRoutes } from './items/review-items-routes.ts'
+import type { ReviewItemsStore } from './items/review-items-store.ts'
+import { resyncRoutes } from './resync/resync-routes.ts'
+import { statsRoutes } from './stats/stats-routes.ts'
+import type { SyncResultsStore } from './stats/sync-results-store.ts'
 
 export interface AppDeps {
   logger: Logger
   readiness: ReadinessChecks
+  items: ReviewItemsStore
+  results: SyncResultsStore
+  commands: AppointmentsCommands
+  authenticate: Authenticate
+  clock?: () => Date
 }
 
+/** The review API and dashboard (DESIGN §4.5). No env, no listen, no connections. */
 export function buildApp(deps: AppDeps): FastifyInstance {
-  return createHttpApp({ logger: deps.logger, readiness: deps.readiness })
+  const app = createHttpApp({ logger: deps.logger, readiness: deps.readiness })
+  const routeDeps = { ...deps, clock: deps.clock ?? (() => new Date()) }
+  app.register(async (api) => {
+    // A missing or bad token is a 401 before anything about the request is looked at.
+    api.addHook('onRequest', async (request) => {
+      deps.authenticate(request)
+    })
+    // The kit hides every 5xx message; this one is the operator's answer ("start appointments").
+    api.setErrorHandler((error, request, reply) => {
+      if (!(error instanceof AppointmentsUnavailableError)) throw error
+      request.log.warn({ err: error }, 'appointments service unavailable')
+      return reply.code(503).send({ error: error.code, message: error.message })
+    })
+    await api.register(reviewItemsRoutes, routeDeps)
+    await api.register(statsRoutes, routeDeps)
+    await api.register(resyncRoutes, routeDeps)
+  })
+  app.register(dashboardRoutes)
+  return app
 }

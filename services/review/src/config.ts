@@ -1,12 +1,26 @@
-import { type BaseConfig, loadBaseConfig } from '@calsync/service-kit'
+import { type BaseConfig, createEnvReader, loadBaseConfig } from '@calsync/service-kit'
 
-export type Config = BaseConfig
+export interface Config extends BaseConfig {
+  /**
+   * Operator token that sees every tenant (`CALSYNC_ADMIN_TOKEN`). Optional: without it only
+   * tenant tokens work, and main warns at start.
+   */
+  adminToken: string | undefined
+  /** How long a command to the appointments service may take before the API answers 503. */
+  commandTimeoutMs: number
+}
 
 export function loadConfig(env: Record<string, string | undefined>): Config {
-  return loadBaseConfig(env, {
-    serviceName: 'review',
-    defaultDbName: 'calsync_review',
-    portVariable: 'REVIEW_PORT',
-    defaultPort: 8083,
-  })
+  const read = createEnvReader(env)
+  const [commandTimeoutMs = 10_000] = read.durations('CALSYNC_COMMAND_TIMEOUT', '10s')
+  return {
+    ...loadBaseConfig(env, {
+      serviceName: 'review',
+      defaultDbName: 'calsync_review',
+      portVariable: 'REVIEW_PORT',
+      defaultPort: 8083,
+    }),
+    adminToken: read.optional('CALSYNC_ADMIN_TOKEN'),
+    commandTimeoutMs,
+  }
 }

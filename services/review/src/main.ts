@@ -3,21 +3,51 @@ import { consumerDefinitions, streamDefinitions } from '@calsync/contracts'
 import { ensureConsumer, ensureStream, installShutdown, runMain, startRuntime } from '@calsync/service-kit'
 import { buildApp } from './app.ts'
 import { loadConfig } from './config.ts'
+import { reviewSyncResultsDefinition } from './intake/sync-results-consumer.ts'
+import { startComponents } from './wiring.ts'
 
 runMain('review', async () => {
   const config = loadConfig(process.env)
   const runtime = await startRuntime({ config, env: process.env, useMongo: true })
+  if (!config.adminToken) {
+    runtime.logger.warn('CALSYNC_ADMIN_TOKEN is not set: only tenant tokens can use the review API')
+  }
   const streams = streamDefinitions(config.names)
-  const consumers = consumerDefinitions(config.names)
-  for (const stream of [streams.review]) await ensureStream(runtime.jsm, stream)
-  for (const consumer of [consumers.review]) await ensureConsumer(runtime.jsm, consumer)
+  // Review reads the sync stream too; whichever service starts first creates it.
+  for (const stream of [streams.review, streams.sync]) await ensureStream(runtime.jsm, stream)
+  for (const consumer of [consumerDefinitions(config.names).review, reviewSyncResultsDefinition(config.names)]) {
+    await ensureConsumer(runtime.jsm, consumer)
+  }
+  if (!runtime.db) throw new Error('review needs its database')
 
-  const app = buildApp({ logger: runtime.logger, readiness: () => runtime.checkConnections() })
+  const components = await startComponents({
+    db: runtime.db,
+    nc: runtime.nc,
+    js: runtime.js,
+    jsm: runtime.jsm,
+    names: config.names,
+    tenants: runtime.tenants,
+    logger: runtime.logger,
+    adminToken: config.adminToken,
+    commandTimeoutMs: config.commandTimeoutMs,
+  })
+  const app = buildApp({
+    logger: runtime.logger,
+    readiness: () => runtime.checkConnections(),
+    items: components.items,
+    results: components.results,
+    commands: components.commands,
+    authenticate: components.authenticate,
+  })
   await app.listen({ host: config.host, port: config.port })
 
-  // Order: stop taking requests, then close what they used.
+  // Order: stop taking requests, finish in-flight messages, drop the advisory subscription, then close connections.
   installShutdown({
     logger: runtime.logger,
-    steps: [{ name: 'http server', run: () => app.close() }, ...runtime.closeSteps()],
+    steps: [
+      { name: 'http server', run: () => app.close() },
+      { name: 'consumers and advisory subscription', run: () => components.stop() },
+      ...runtime.closeSteps(),
+    ],
   })
 })

@@ -15,7 +15,13 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream'
 import type { NatsConnection } from '@nats-io/transport-node'
 import type { FastifyInstance } from 'fastify'
 import type { MongoClient } from 'mongodb'
-import { connectTestMongo, connectTestNats, uniqueDbName, uniqueNames } from '../../../../test/support/infra.ts'
+import {
+  connectTestMongo,
+  connectTestNats,
+  consumersIdle,
+  uniqueDbName,
+  uniqueNames,
+} from '../../../../test/support/infra.ts'
 import { fileLogger } from '../../../../test/support/logs.ts'
 import { readStream } from '../../../../test/support/streams.ts'
 import { openTestTenants } from '../../../../test/support/tenants.ts'
@@ -113,11 +119,7 @@ export async function startAppointmentsHarness(options: { names?: Names } = {}) 
 
     /** Until both consumers have nothing pending or unacknowledged. */
     async consumersIdle(): Promise<boolean> {
-      for (const consumer of [consumers.appointmentsWebhooks, consumers.appointmentsSyncResults]) {
-        const info = await jsm.consumers.info(consumer.stream, consumer.durable)
-        if (info.num_pending > 0 || info.num_ack_pending > 0) return false
-      }
-      return true
+      return consumersIdle(jsm, [consumers.appointmentsWebhooks, consumers.appointmentsSyncResults])
     },
 
     async close() {

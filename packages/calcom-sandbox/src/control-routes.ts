@@ -1,0 +1,51 @@
+import type { FastifyInstance } from 'fastify'
+import { badRequest, notFound } from './calcom-http-error.ts'
+import { checkFault, type FaultAction, type FaultMatch, type QueuedFault } from './fault-queue.ts'
+import type { RequestRecord } from './request-log.ts'
+import type { Booking } from './sandbox-store.ts'
+import type { WebhookDelivery } from './webhook-sender.ts'
+
+export interface SandboxControl {
+  addFault(match: FaultMatch, action: FaultAction, times?: number): void
+  faults(): QueuedFault[]
+  bookings(tenantId?: string): Booking[]
+  requests(): RequestRecord[]
+  webhooks(): WebhookDelivery[]
+  flushWebhooks(): Promise<void>
+  hasTenant(tenantId: string): boolean
+  setWebhookUrl(tenantId: string, url: string | undefined): void
+  reset(): void
+}
+
+/** The test-only control API under /_sandbox: no auth, so the sandbox must never face the internet. */
+export function controlRoutes(app: FastifyInstance, control: SandboxControl): void {
+  app.post('/_sandbox/faults', async (request, reply) => {
+    const body = (request.body ?? {}) as { match?: unknown; action?: unknown; times?: unknown }
+    const problem = checkFault(body.match, body.action, body.times)
+    if (problem) throw badRequest(problem)
+    control.addFault((body.match ?? {}) as FaultMatch, body.action as FaultAction, (body.times as number) ?? 1)
+    return reply.code(201).send({ status: 'queued', faults: control.faults() })
+  })
+  app.get('/_sandbox/faults', async () => control.faults())
+  app.get('/_sandbox/bookings', async (request) => control.bookings((request.query as { tenantId?: string }).tenantId))
+  app.get('/_sandbox/requests', async () => control.requests())
+  app.get('/_sandbox/webhooks', async () => control.webhooks())
+  app.post('/_sandbox/webhooks/flush', async () => {
+    await control.flushWebhooks()
+    return control.webhooks()
+  })
+  app.post('/_sandbox/reset', async () => {
+    control.reset()
+    return { status: 'reset' }
+  })
+  app.put('/_sandbox/tenants/:tenantId/webhook-url', async (request) => {
+    const { tenantId } = request.params as { tenantId: string }
+    const { url } = (request.body ?? {}) as { url?: unknown }
+    if (!control.hasTenant(tenantId)) throw notFound(`no sandbox tenant ${tenantId}`)
+    if (url !== null && (typeof url !== 'string' || !/^https?:\/\//.test(url))) {
+      throw badRequest('url must be an http(s) URL, or null for no webhooks')
+    }
+    control.setWebhookUrl(tenantId, url ?? undefined)
+    return { status: 'ok', tenantId, url }
+  })
+}

@@ -1,0 +1,34 @@
+import { ERROR_CODES } from '@calsync/contracts'
+import { AppError } from '@calsync/service-kit'
+
+/** Also the answer for another tenant's item: its existence is not revealed (I6). */
+export class ReviewItemNotFoundError extends AppError {
+  override name = 'ReviewItemNotFoundError'
+  constructor(id: string) {
+    super(ERROR_CODES.notFound, `review item ${id} not found`, { statusCode: 404 })
+  }
+}
+
+/** The item's state does not allow the action (nothing to retry, already resolved). */
+export class ReviewItemConflictError extends AppError {
+  override name = 'ReviewItemConflictError'
+  constructor(message: string) {
+    super(ERROR_CODES.conflict, message, { statusCode: 409 })
+  }
+}
+
+/** The appointments service did not answer a command (no responders, timeout, or its own failure). */
+export class AppointmentsUnavailableError extends AppError {
+  override name = 'AppointmentsUnavailableError'
+  constructor(message: string, cause?: unknown) {
+    super(ERROR_CODES.unavailable, message, { statusCode: 503, cause })
+  }
+}
+
+export function unauthorized(message: string): AppError {
+  return new AppError(ERROR_CODES.unauthorized, message, { statusCode: 401 })
+}
+
+export function badRequest(message: string): AppError {
+  return new AppError(ERROR_CODES.badRequest, message, { statusCode: 400 })
+}

@@ -1,0 +1,193 @@
+import type { ReviewKind, ReviewRequest } from '@calsync/contracts'
+import { DuplicateKeyError, insertUnique } from '@calsync/service-kit'
+import type { Db, Filter } from 'mongodb'
+import {
+  type ItemStatus,
+  normalizeIso,
+  type RetryState,
+  type ReviewItemDoc,
+  reviewItemIdOf,
+  syncFailedCauseId,
+} from './review-item.ts'
+
+export const RESOLVED_BY_SYNC_NOTE = 'resolved: sync succeeded'
+
+/** What taking in a review request did. */
+export type RecordOutcome = 'created' | 'updated' | 'reopened' | 'unchanged'
+
+export interface ListQuery {
+  status?: ItemStatus | undefined
+  kind?: ReviewKind | undefined
+  /** The last item of the previous page (newest first). */
+  after?: { createdAt: string; id: string } | undefined
+  limit: number
+}
+
+export interface SyncFailure {
+  at: string
+  attempt: number
+  errorCode: string
+  errorMessage: string
+}
+
+/**
+ * The review items collection. "Is this cause new?" is decided by inserting into the unique
+ * `_id` (atomic on MongoDB and FerretDB alike, DESIGN §6); every update after that is
+ * last-writer-wins bookkeeping. `scope` is the viewer's tenant, or null for the operator.
+ */
+export function createReviewItemsStore(db: Db) {
+  const items = db.collection<ReviewItemDoc>('review_items')
+
+  const scoped = (scope: string | null, filter: Filter<ReviewItemDoc>): Filter<ReviewItemDoc> =>
+    scope === null ? filter : { ...filter, tenantId: scope }
+
+  return {
+    items,
+
+    async ensureIndexes(): Promise<void> {
+      await items.createIndex({ status: 1, createdAt: -1, _id: -1 })
+      await items.createIndex({ tenantId: 1, status: 1, createdAt: -1, _id: -1 })
+    },
+
+    async record(request: ReviewRequest, now: Date): Promise<RecordOutcome> {
+      const id = reviewItemIdOf(request.causeId)
+      const at = normalizeIso(request.at)
+      const seen = now.toISOString()
+      try {
+        await insertUnique(items, {
+          _id: id,
+          causeId: request.causeId,
+          tenantId: request.tenantId,
+          kind: request.kind,
+          appointmentIds: request.appointmentIds,
+          errorCode: request.errorCode,
+          errorMessage: request.errorMessage,
+          attempts: request.attempts,
+          status: 'open',
+          createdAt: seen,
+          resolvedAt: null,
+          note: null,
+          lastSeenAt: seen,
+          causeAt: at,
+          resolvedAsOf: null,
+          retry: null,
+          detail: request.detail,
+        })
+        return 'created'
+      } catch (error) {
+        if (!(error instanceof DuplicateKeyError)) throw error
+      }
+      const existing = await items.findOne({ _id: id })
+      // Other kinds name one fixed fact (a pair of bookings, a delivery, a stored message):
+      // a repeat is the same fact, so the item stays as the operator last saw it.
+      if (!existing || request.kind !== 'sync_failed') return 'unchanged'
+      // A redelivery or an older report than the one already taken in.
+      if (at <= existing.causeAt) return 'unchanged'
+      const reopen = existing.status === 'resolved' && existing.resolvedAsOf !== null && at > existing.resolvedAsOf
+      if (existing.status === 'resolved' && !reopen) return 'unchanged'
+      const update: Partial<ReviewItemDoc> = {
+        appointmentIds: request.appointmentIds,
+        errorCode: request.errorCode,
+        errorMessage: request.errorMessage,
+        attempts: request.attempts,
+        lastSeenAt: seen,
+        causeAt: at,
+        detail: request.detail,
+      }
+      if (reopen) Object.assign(update, { status: 'open', resolvedAt: null, note: null, resolvedAsOf: null })
+      // The cause failed again after an operator's retry: that retry's outcome is known now.
+      if (existing.retry?.outcome === 'pending')
+        update.retry = { ...existing.retry, outcome: 'failed', outcomeAt: seen }
+      await items.updateOne({ _id: id }, { $set: update })
+      return reopen ? 'reopened' : 'updated'
+    },
+
+    find(scope: string | null, id: string): Promise<ReviewItemDoc | null> {
+      return items.findOne(scoped(scope, { _id: id }))
+    },
+
+    list(scope: string | null, query: ListQuery): Promise<ReviewItemDoc[]> {
+      const filter: Filter<ReviewItemDoc> = scoped(scope, {})
+      if (query.status) filter.status = query.status
+      if (query.kind) filter.kind = query.kind
+      if (query.after) {
+        filter.$or = [
+          { createdAt: { $lt: query.after.createdAt } },
+          { createdAt: query.after.createdAt, _id: { $lt: query.after.id } },
+        ]
+      }
+      return items.find(filter).sort({ createdAt: -1, _id: -1 }).limit(query.limit).toArray()
+    },
+
+    async resolve(id: string, note: string, now: Date): Promise<void> {
+      const at = now.toISOString()
+      await items.updateOne(
+        { _id: id, status: 'open' },
+        { $set: { status: 'resolved', resolvedAt: at, note, resolvedAsOf: at } },
+      )
+    },
+
+    async recordRetry(id: string, retry: RetryState): Promise<void> {
+      await items.updateOne({ _id: id, status: 'open' }, { $set: { retry } })
+    },
+
+    /**
+     * Replaces a pending retry once the command answered, unless a sync result settled it first
+     * (then its outcome stands).
+     */
+    async settleRetry(id: string, pending: RetryState, next: RetryState | null): Promise<void> {
+      await items.updateOne(
+        { _id: id, 'retry.requestedAt': pending.requestedAt, 'retry.outcome': 'pending' },
+        { $set: { retry: next } },
+      )
+    },
+
+    /** A `sync.succeeded` newer than the failure settles the appointment's item by itself. */
+    async resolveBySync(tenantId: string, appointmentId: string, resultAt: string, now: Date): Promise<boolean> {
+      const id = reviewItemIdOf(syncFailedCauseId(tenantId, appointmentId))
+      const item = await items.findOne({ _id: id, status: 'open' })
+      const at = normalizeIso(resultAt)
+      if (!item || at <= item.causeAt) return false
+      const resolvedAt = now.toISOString()
+      const retry = item.retry ? { ...item.retry, outcome: 'succeeded' as const, outcomeAt: resolvedAt } : null
+      await items.updateOne(
+        { _id: id, status: 'open' },
+        { $set: { status: 'resolved', resolvedAt, note: RESOLVED_BY_SYNC_NOTE, resolvedAsOf: at, retry } },
+      )
+      return true
+    },
+
+    /** A `sync.failed` after an operator's retry: the item stays open and says how the retry went. */
+    async recordRetryFailure(
+      tenantId: string,
+      appointmentId: string,
+      failure: SyncFailure,
+      now: Date,
+    ): Promise<boolean> {
+      const id = reviewItemIdOf(syncFailedCauseId(tenantId, appointmentId))
+      const item = await items.findOne({ _id: id })
+      const at = normalizeIso(failure.at)
+      if (item?.retry?.outcome !== 'pending' || at <= item.causeAt) return false
+      const seen = now.toISOString()
+      await items.updateOne(
+        { _id: id },
+        {
+          $set: {
+            status: 'open',
+            resolvedAt: null,
+            resolvedAsOf: null,
+            errorCode: failure.errorCode,
+            errorMessage: failure.errorMessage,
+            attempts: failure.attempt,
+            lastSeenAt: seen,
+            causeAt: at,
+            retry: { ...item.retry, outcome: 'failed', outcomeAt: seen },
+          },
+        },
+      )
+      return true
+    },
+  }
+}
+
+export type ReviewItemsStore = ReturnType<typeof createReviewItemsStore>

@@ -1,0 +1,57 @@
+import type { Names } from '@calsync/contracts'
+import type { Logger, TenantRegistry } from '@calsync/service-kit'
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream'
+import type { NatsConnection } from '@nats-io/transport-node'
+import type { Db } from 'mongodb'
+import { createReviewAuth } from './auth/review-auth.ts'
+import { createAppointmentsCommands } from './commands/appointments-commands.ts'
+import { startMaxDeliveriesListener } from './intake/max-deliveries-listener.ts'
+import { startReviewRequestsConsumer } from './intake/review-requests-consumer.ts'
+import { startSyncResultsConsumer } from './intake/sync-results-consumer.ts'
+import { createReviewItemsStore } from './items/review-items-store.ts'
+import { createSyncResultsStore } from './stats/sync-results-store.ts'
+
+export interface ComponentDeps {
+  db: Db
+  nc: NatsConnection
+  js: JetStreamClient
+  jsm: JetStreamManager
+  names: Names
+  tenants: TenantRegistry
+  logger: Logger
+  adminToken: string | undefined
+  commandTimeoutMs: number
+  clock?: () => Date
+}
+
+/**
+ * The object graph of the review service, shared by main.ts and the tests so both run the same
+ * wiring against real NATS and a real database. Streams and durable consumers must exist.
+ */
+export async function startComponents(deps: ComponentDeps) {
+  const clock = deps.clock ?? (() => new Date())
+  const items = createReviewItemsStore(deps.db)
+  const results = createSyncResultsStore(deps.db)
+  await items.ensureIndexes()
+  await results.ensureIndexes()
+  const common = { js: deps.js, names: deps.names, items, logger: deps.logger, clock }
+  const advisories = startMaxDeliveriesListener({ ...common, nc: deps.nc, jsm: deps.jsm })
+  await advisories.ready()
+  const reviewRequests = await startReviewRequestsConsumer(common)
+  const syncResults = await startSyncResultsConsumer({ ...common, results })
+  return {
+    items,
+    results,
+    clock,
+    commands: createAppointmentsCommands({ nc: deps.nc, names: deps.names, timeoutMs: deps.commandTimeoutMs }),
+    authenticate: createReviewAuth({ tenants: deps.tenants, adminToken: deps.adminToken }),
+    /** Stop order: consumers (in-flight messages finish), then the advisory subscription. */
+    async stop() {
+      await reviewRequests.stop()
+      await syncResults.stop()
+      await advisories.stop()
+    },
+  }
+}
+
+export type Components = Awaited<ReturnType<typeof startComponents>>

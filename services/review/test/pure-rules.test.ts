@@ -1,0 +1,57 @@
+import { createNames } from '@calsync/contracts'
+import { tenantOfSubject } from '@calsync/service-kit'
+import { describe, expect, it } from 'vitest'
+import { parseResyncArgs, UsageError } from '../src/cli/resync-cli.ts'
+import { isOwnStream } from '../src/intake/max-deliveries-listener.ts'
+import { reviewItemIdOf } from '../src/items/review-item.ts'
+import { parseWindow } from '../src/stats/stats-window.ts'
+
+describe('review rules without servers', () => {
+  it('derives one stable, URL-safe item id per cause', () => {
+    const id = reviewItemIdOf('sync_failed:acme-dental:apt_1')
+    expect(id).toMatch(/^rv_[0-9a-f]{24}$/)
+    expect(reviewItemIdOf('sync_failed:acme-dental:apt_1')).toBe(id)
+    expect(reviewItemIdOf('sync_failed:acme-dental:apt_2')).not.toBe(id)
+  })
+
+  it('parses stats windows up to 30 days', () => {
+    expect(parseWindow('15m')).toBe(900_000)
+    expect(parseWindow('24h')).toBe(86_400_000)
+    expect(parseWindow('30d')).toBe(30 * 86_400_000)
+    for (const bad of ['0h', '31d', '721h', '1w', '1.5h', ' 1h', '']) expect(parseWindow(bad), bad).toBeUndefined()
+  })
+
+  it('reads the tenant from a subject, and knows its own streams', () => {
+    const names = createNames('ns1')
+    expect(tenantOfSubject(names, 'ns1.sync.acme-dental.failed')).toBe('acme-dental')
+    expect(tenantOfSubject(names, 'ns1.calcom.webhook.bright-smiles.BOOKING_CREATED')).toBe('bright-smiles')
+    expect(tenantOfSubject(names, 'ns1.sync.Not_A_Tenant.failed')).toBeUndefined()
+    expect(tenantOfSubject(createNames(''), 'review.acme-dental.sync_failed')).toBe('acme-dental')
+    expect(isOwnStream(names, 'ns1_CALSYNC_SYNC')).toBe(true)
+    expect(isOwnStream(names, 'ns2_CALSYNC_SYNC')).toBe(false)
+    expect(isOwnStream(createNames(''), 'CALSYNC_REVIEW')).toBe(true)
+    expect(isOwnStream(createNames(''), 'ORDERS')).toBe(false)
+  })
+
+  it('parses the resync command line', () => {
+    const env = { CALSYNC_ADMIN_TOKEN: 'operator', REVIEW_PORT: '9000' }
+    expect(parseResyncArgs(['--older-than', '10m', '--dry-run', '--status', 'failed,pending'], env)).toEqual({
+      olderThanSeconds: 600,
+      dryRun: true,
+      statuses: ['failed', 'pending'],
+      url: 'http://127.0.0.1:9000',
+      token: 'operator',
+    })
+    expect(parseResyncArgs(['--older-than', '90', '--url', 'https://review.example/', '--token', 't'], {})).toEqual({
+      olderThanSeconds: 90,
+      dryRun: false,
+      statuses: undefined,
+      url: 'https://review.example',
+      token: 't',
+    })
+    expect(parseResyncArgs(['-h'], {})).toBe('help')
+    for (const argv of [[], ['--older-than', '1w'], ['--older-than', '1m', '--url', 'ftp://x'], ['extra']]) {
+      expect(() => parseResyncArgs(argv, env), argv.join(' ')).toThrow(UsageError)
+    }
+  })
+})

@@ -1,0 +1,154 @@
+import { randomBytes } from 'node:crypto'
+import {
+  type AppointmentEvent,
+  consumerDefinitions,
+  type Names,
+  type ReviewRequest,
+  type SyncResult,
+  streamDefinitions,
+  syncResultToken,
+} from '@calsync/contracts'
+import { ensureConsumer, ensureStream, publishMessage, type TenantRegistry } from '@calsync/service-kit'
+import { jetstream, jetstreamManager } from '@nats-io/jetstream'
+import type { NatsConnection } from '@nats-io/transport-node'
+import type { FastifyInstance } from 'fastify'
+import type { MongoClient } from 'mongodb'
+import {
+  connectTestMongo,
+  connectTestNats,
+  consumersIdle,
+  uniqueDbName,
+  uniqueNames,
+} from '../../../../test/support/infra.ts'
+import { fileLogger } from '../../../../test/support/logs.ts'
+import { openTestTenants, TEST_SECRETS } from '../../../../test/support/tenants.ts'
+import { buildApp } from '../../src/app.ts'
+import { reviewSyncResultsDefinition } from '../../src/intake/sync-results-consumer.ts'
+import type { ReviewItemView } from '../../src/items/review-item.ts'
+import { type Components, startComponents } from '../../src/wiring.ts'
+
+/** The operator token of the review tests; the log scan of these tests checks it never leaks. */
+export const REVIEW_ADMIN_TOKEN = TEST_SECRETS.CALSYNC_ADMIN_TOKEN
+
+/** The review service wired exactly as main.ts wires it, on the given names (share them with appointments). */
+export async function startReviewHarness(options: { names?: Names } = {}) {
+  const names = options.names ?? uniqueNames()
+  const nc: NatsConnection = await connectTestNats()
+  const mongo: MongoClient = await connectTestMongo()
+  const db = mongo.db(uniqueDbName('review'))
+  const jsm = await jetstreamManager(nc)
+  const js = jetstream(nc)
+  const streams = streamDefinitions(names)
+  for (const stream of [streams.review, streams.sync]) await ensureStream(jsm, stream)
+  const consumers = [consumerDefinitions(names).review, reviewSyncResultsDefinition(names)]
+  for (const consumer of consumers) await ensureConsumer(jsm, consumer)
+  const tenants: TenantRegistry = await openTestTenants(nc, names)
+  const logger = fileLogger('review')
+  const components: Components = await startComponents({
+    db,
+    nc,
+    js,
+    jsm,
+    names,
+    tenants,
+    logger,
+    adminToken: REVIEW_ADMIN_TOKEN,
+    commandTimeoutMs: 5000,
+  })
+  const app: FastifyInstance = buildApp({
+    logger,
+    readiness: async () => ({ ok: true }),
+    items: components.items,
+    results: components.results,
+    commands: components.commands,
+    authenticate: components.authenticate,
+  })
+
+  const harness = {
+    names,
+    nc,
+    js,
+    jsm,
+    db,
+    app,
+    components,
+
+    api(token: string | undefined, method: 'GET' | 'POST', url: string, body?: unknown) {
+      return app.inject({
+        method,
+        url,
+        headers: token ? { authorization: `Bearer ${token}` } : {},
+        ...(body === undefined ? {} : { payload: body as object }),
+      })
+    },
+
+    /** Publishes a review request the way the other services do (a fresh Nats-Msg-Id unless given). */
+    async publishReview(request: ReviewRequest, msgId = randomBytes(8).toString('hex')) {
+      await publishMessage(js, names.subjects.review(request.tenantId, request.kind), request, {
+        msgId,
+        tenantId: request.tenantId,
+      })
+    },
+
+    async publishSyncResult(result: SyncResult) {
+      await publishMessage(js, names.subjects.syncResult(result.tenantId, syncResultToken(result.type)), result, {
+        msgId: randomBytes(8).toString('hex'),
+        tenantId: result.tenantId,
+      })
+    },
+
+    /** The item of a cause as the operator sees it, or undefined while there is none. */
+    async itemOf(causeId: string): Promise<ReviewItemView | undefined> {
+      const doc = await components.items.items.findOne({ causeId })
+      if (!doc) return undefined
+      const response = await harness.api(REVIEW_ADMIN_TOKEN, 'GET', `/v1/review-items/${doc._id}`)
+      return response.statusCode === 200 ? (response.json() as ReviewItemView) : undefined
+    },
+
+    /** Until review's two durable consumers have nothing pending or unacknowledged. */
+    async consumersIdle(): Promise<boolean> {
+      return consumersIdle(jsm, consumers)
+    },
+
+    async close() {
+      await app.close()
+      await components.stop()
+      await tenants.stop()
+      await db.dropDatabase().catch(() => undefined)
+      await mongo.close()
+      await nc.drain()
+    },
+  }
+  return harness
+}
+
+export type ReviewHarness = Awaited<ReturnType<typeof startReviewHarness>>
+
+/** An appointment event as calcom-sync receives it, for reports about appointments no service holds. */
+export function appointmentEventFixture(tenantId: string, appointmentId: string, version = 1): AppointmentEvent {
+  const now = new Date().toISOString()
+  return {
+    type: 'appointment.booked',
+    eventId: `${appointmentId}:v${version}`,
+    tenantId,
+    appointmentId,
+    version,
+    origin: 'admin',
+    occurredAt: now,
+    appointment: {
+      id: appointmentId,
+      tenantId,
+      eventTypeId: 1001,
+      resource: 'dr-jones',
+      start: '2030-01-07T10:00:00.000Z',
+      end: '2030-01-07T10:30:00.000Z',
+      status: 'booked',
+      origin: 'admin',
+      version,
+      attendee: { name: 'Lee', email: 'lee@example.org', timeZone: 'UTC' },
+      calcomBookingUid: null,
+      createdAt: now,
+      updatedAt: now,
+    },
+  }
+}
