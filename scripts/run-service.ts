@@ -1,10 +1,11 @@
 // `npm run service -- <name>`: runs one service in the foreground, as a process manager would.
-const SERVICES = ['webhook-gateway', 'appointments', 'calcom-sync', 'review', 'calcom-sandbox'] as const
+// The container image names the service in CALSYNC_SERVICE instead, which its healthcheck reads too.
+import { findService, SERVICES } from './services.ts'
 
-const name = process.argv[2]
-if (!name || !(SERVICES as readonly string[]).includes(name)) {
-  console.error(`usage: npm run service -- <${SERVICES.join('|')}>`)
+const name = process.argv[2] ?? process.env.CALSYNC_SERVICE
+const service = name ? findService(name) : undefined
+if (!service) {
+  console.error(`usage: npm run service -- <${SERVICES.map((entry) => entry.name).join('|')}> (or CALSYNC_SERVICE)`)
   process.exit(2)
 }
-const entry = name === 'calcom-sandbox' ? '../packages/calcom-sandbox/src/main.ts' : `../services/${name}/src/main.ts`
-await import(new URL(entry, import.meta.url).href)
+await import(new URL(`../${service.entry}`, import.meta.url).href)
