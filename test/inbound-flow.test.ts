@@ -1,3 +1,4 @@
+import { createServiceMetrics } from '@calsync/service-kit'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type AppointmentsHarness, startAppointmentsHarness } from '../services/appointments/test/support/harness.ts'
 import { buildApp as buildGateway } from '../services/webhook-gateway/src/app.ts'
@@ -17,6 +18,7 @@ describe('Cal.com → gateway → JetStream → appointments', () => {
       tenants: h.tenants,
       js: h.js,
       names: h.names,
+      metrics: createServiceMetrics({ serviceName: 'webhook-gateway' }),
       config: { replayWindowMs: 15 * 60_000, rateLimitPerMinute: 600 },
     })
   })

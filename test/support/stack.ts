@@ -1,8 +1,9 @@
 import { createCalcomSandbox, sandboxTenantsFrom } from '@calsync/calcom-sandbox'
 import { consumerDefinitions } from '@calsync/contracts'
-import { ensureConsumer } from '@calsync/service-kit'
+import { createServiceMetrics, ensureConsumer } from '@calsync/service-kit'
 import type { MongoClient } from 'mongodb'
 import { type AppointmentsHarness, startAppointmentsHarness } from '../../services/appointments/test/support/harness.ts'
+import { buildApp as buildSyncApp } from '../../services/calcom-sync/src/app.ts'
 import {
   type Components as SyncComponents,
   startComponents as startSync,
@@ -26,12 +27,18 @@ export interface StackOptions {
 export async function startStack(options: StackOptions = {}) {
   const appointments: AppointmentsHarness = await startAppointmentsHarness()
   const { names, js, jsm, tenants } = appointments
+  // One registry per service, as each process has its own.
+  const metrics = {
+    gateway: createServiceMetrics({ serviceName: 'webhook-gateway' }),
+    sync: createServiceMetrics({ serviceName: 'calcom-sync' }),
+  }
   const gateway = buildGateway({
     logger: fileLogger('webhook-gateway'),
     readiness: async () => ({ ok: true }),
     tenants,
     js,
     names,
+    metrics: metrics.gateway,
     config: { replayWindowMs: 15 * 60_000, rateLimitPerMinute: 6000 },
   })
   await gateway.listen({ host: '127.0.0.1', port: 0 })
@@ -54,6 +61,7 @@ export async function startStack(options: StackOptions = {}) {
     names,
     tenants,
     logger: fileLogger('calcom-sync'),
+    meter: metrics.sync.meter,
     definition,
     calcomApiUrl: sandboxUrl,
     calcomTimeoutMs: options.calcomTimeoutMs ?? 1000,
@@ -62,6 +70,12 @@ export async function startStack(options: StackOptions = {}) {
     concurrency: 4,
   }
   let sync: SyncComponents | undefined = options.startSync === false ? undefined : await startSync(syncOptions)
+  // calcom-sync's HTTP port (health and /metrics), driven through inject().
+  const syncApp = buildSyncApp({
+    logger: syncOptions.logger,
+    readiness: async () => ({ ok: true }),
+    metrics: metrics.sync,
+  })
 
   return {
     appointments,
@@ -71,6 +85,8 @@ export async function startStack(options: StackOptions = {}) {
     gatewayUrl,
     syncDb,
     syncOptions,
+    metrics,
+    syncApp,
     get sync() {
       return sync
     },
@@ -84,9 +100,11 @@ export async function startStack(options: StackOptions = {}) {
     },
     async close() {
       await sync?.stop()
+      await syncApp.close()
       await sandbox.app.close()
       await gateway.close()
       await appointments.close()
+      await Promise.all([metrics.gateway.shutdown(), metrics.sync.shutdown()])
       await syncDb.dropDatabase().catch(() => undefined)
       await mongo.close()
     },

@@ -42,6 +42,13 @@ export function createEnvReader(env: Env) {
       }
       return text
     },
+    /** A whole number of milliseconds, as the OpenTelemetry variables take them. */
+    milliseconds(name: string): number | undefined {
+      const text = read(name)
+      if (text === undefined) return undefined
+      if (!/^\d+$/.test(text)) throw new ConfigError(name, `"${text}" is not a whole number of milliseconds`)
+      return Number(text)
+    },
     oneOf<const T extends string>(name: string, values: readonly T[], fallback: T): T {
       const text = read(name) ?? fallback
       if (!(values as readonly string[]).includes(text)) {
@@ -80,6 +87,8 @@ export interface BaseConfig {
   tenantsFile: string | undefined
   logLevel: LogLevel
   otlpEndpoint: string | undefined
+  /** `OTEL_BSP_SCHEDULE_DELAY`: milliseconds finished spans wait before a batch export. */
+  otlpExportDelayMs: number | undefined
   host: string
   port: number
 }
@@ -104,6 +113,7 @@ export function loadBaseConfig(env: Env, options: BaseConfigOptions): BaseConfig
     tenantsFile: read.optional('CALSYNC_TENANTS'),
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     otlpEndpoint: read.optional('OTEL_EXPORTER_OTLP_ENDPOINT'),
+    otlpExportDelayMs: read.milliseconds('OTEL_BSP_SCHEDULE_DELAY'),
     host: read.string('HOST', '0.0.0.0'),
     port: read.port(options.portVariable, options.defaultPort),
   }

@@ -3,6 +3,7 @@ import { context, propagation, type Span, SpanKind, SpanStatusCode, trace } from
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import { AppError } from './errors.ts'
+import { PROMETHEUS_CONTENT_TYPE, type ServiceMetrics } from './metrics.ts'
 
 export type ReadinessChecks = () => Promise<Record<string, boolean>>
 
@@ -10,6 +11,8 @@ export interface HttpAppOptions {
   logger: Logger
   /** Named checks behind `GET /readyz`: all true → 200, else 503. */
   readiness: ReadinessChecks
+  /** Served as `GET /metrics`, unauthenticated like the health checks. */
+  metrics: ServiceMetrics
   bodyLimit?: number
 }
 
@@ -24,7 +27,7 @@ const tracer = trace.getTracer('calsync-http')
 /**
  * A Fastify instance with what every calsync service shares: a server span per request that
  * continues an incoming `traceparent` and is answered as `x-trace-id`, `{ error, message }`
- * bodies for every failure, and `/healthz` + `/readyz`. No listen, no env.
+ * bodies for every failure, `/healthz` + `/readyz`, and `/metrics` for Prometheus. No listen, no env.
  */
 export function createHttpApp(options: HttpAppOptions): FastifyInstance {
   const app = Fastify({
@@ -85,6 +88,9 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
     const ready = Object.values(checks).every(Boolean)
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks })
   })
+  app.get('/metrics', async (_request, reply) =>
+    reply.type(PROMETHEUS_CONTENT_TYPE).send(await options.metrics.scrape()),
+  )
   return app
 }
 

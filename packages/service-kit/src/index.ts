@@ -1,5 +1,5 @@
 // @calsync/service-kit — what the four calsync services share: config, logging, tracing,
-// NATS and MongoDB connections, the HTTP app factory, graceful shutdown and the tenant registry.
+// NATS and MongoDB connections, the HTTP app factory, metrics, graceful shutdown and the tenant registry.
 
 export {
   type BaseConfig,
@@ -9,6 +9,7 @@ export {
   type LogLevel,
   loadBaseConfig,
 } from './config.ts'
+export { type ConsumerBacklog, type ConsumerBacklogOptions, observeConsumerBacklog } from './consumer-backlog.ts'
 export { parseDuration, parseDurationList } from './durations.ts'
 export { AppError, ConfigError, DuplicateKeyError } from './errors.ts'
 export { createHttpApp, type HttpAppOptions, type ReadinessChecks, toErrorResponse } from './http-app.ts'
@@ -26,6 +27,13 @@ export {
   startConsumer,
   term,
 } from './messaging.ts'
+export {
+  createServiceMetrics,
+  type Meter,
+  PROMETHEUS_CONTENT_TYPE,
+  type ServiceMetrics,
+  type ServiceMetricsOptions,
+} from './metrics.ts'
 export { connectMongo, insertUnique, isDuplicateKeyError, pingMongo } from './mongo.ts'
 export { connectNats, ensureConsumer, ensureStream, type NatsOptions } from './nats.ts'
 export { createPoisonReporter, tenantOfSubject } from './poison-reporter.ts'

@@ -3,6 +3,7 @@ import type { NatsConnection } from '@nats-io/transport-node'
 import type { Db, MongoClient } from 'mongodb'
 import type { BaseConfig } from './config.ts'
 import { createLogger, type Logger } from './logger.ts'
+import type { ServiceMetrics } from './metrics.ts'
 import { connectMongo, pingMongo } from './mongo.ts'
 import { connectNats } from './nats.ts'
 import type { ShutdownStep } from './shutdown.ts'
@@ -15,6 +16,8 @@ export interface Runtime {
   config: BaseConfig
   logger: Logger
   telemetry: Telemetry
+  /** This process's metrics registry: instruments go on `metrics.meter`, the app serves `/metrics`. */
+  metrics: ServiceMetrics
   nc: NatsConnection
   js: JetStreamClient
   jsm: JetStreamManager
@@ -37,8 +40,13 @@ export interface RuntimeOptions {
 
 export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const { config } = options
-  const telemetry = startTelemetry({ serviceName: config.serviceName, otlpEndpoint: config.otlpEndpoint })
   const logger = options.logger ?? createLogger({ name: config.serviceName, level: config.logLevel })
+  const telemetry = startTelemetry({
+    serviceName: config.serviceName,
+    otlpEndpoint: config.otlpEndpoint,
+    exportDelayMs: config.otlpExportDelayMs,
+    logger,
+  })
   // Validate the tenants file before connecting anywhere: a bad file should fail in milliseconds.
   const fileTenants = config.tenantsFile ? await loadTenantsFile(config.tenantsFile, options.env) : undefined
   const nc = await connectNats({ url: config.natsUrl, name: config.serviceName, logger })
@@ -52,6 +60,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     config,
     logger,
     telemetry,
+    metrics: telemetry.metrics,
     nc,
     js: jetstream(nc),
     jsm: await jetstreamManager(nc),

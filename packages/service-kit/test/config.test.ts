@@ -41,6 +41,12 @@ describe('service config', () => {
     )
     expect(refusal({ LOG_LEVEL: 'loud' }).variable).toBe('LOG_LEVEL')
     expect(refusal({ CALSYNC_NAMESPACE: 'a.b' }).variable).toBe('CALSYNC_NAMESPACE')
+    expect(refusal({ OTEL_BSP_SCHEDULE_DELAY: '1s' }).variable).toBe('OTEL_BSP_SCHEDULE_DELAY')
+  })
+
+  it('reads the span export delay in milliseconds, as OpenTelemetry defines it', () => {
+    expect(loadBaseConfig({ ...env, OTEL_BSP_SCHEDULE_DELAY: '100' }, options).otlpExportDelayMs).toBe(100)
+    expect(loadBaseConfig(env, options).otlpExportDelayMs).toBeUndefined()
   })
 
   it('does not echo a connection string that may hold a password', () => {

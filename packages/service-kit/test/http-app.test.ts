@@ -1,4 +1,11 @@
-import { AppError, createHttpApp, createLogger, startTelemetry, type Telemetry } from '@calsync/service-kit'
+import {
+  AppError,
+  createHttpApp,
+  createLogger,
+  createServiceMetrics,
+  startTelemetry,
+  type Telemetry,
+} from '@calsync/service-kit'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 describe('HTTP app factory', () => {
@@ -12,6 +19,7 @@ describe('HTTP app factory', () => {
     const app = createHttpApp({
       logger: createLogger({ name: 'test', level: 'silent' }),
       readiness: async () => ({ nats: true, database: ready }),
+      metrics: createServiceMetrics({ serviceName: 'http-test' }),
       bodyLimit: 1024,
     })
     app.post('/things', async () => {

@@ -1,4 +1,4 @@
-import { createHttpApp, type Logger, type ReadinessChecks } from '@calsync/service-kit'
+import { createHttpApp, type Logger, type ReadinessChecks, type ServiceMetrics } from '@calsync/service-kit'
 import type { FastifyInstance } from 'fastify'
 import { appointmentsRoutes } from './appointments/appointments-routes.ts'
 import type { AppointmentsService } from './appointments/appointments-service.ts'
@@ -9,6 +9,8 @@ import type { Authenticate } from './auth/bearer-auth.ts'
 export interface AppDeps {
   logger: Logger
   readiness: ReadinessChecks
+  /** This service's registry, served as `/metrics`. */
+  metrics: ServiceMetrics
   service: AppointmentsService
   store: AppointmentsStore
   idempotency: Idempotency
@@ -17,7 +19,7 @@ export interface AppDeps {
 
 /** The appointments REST API (DESIGN §4.4). No env, no listen, no connections. */
 export function buildApp(deps: AppDeps): FastifyInstance {
-  const app = createHttpApp({ logger: deps.logger, readiness: deps.readiness })
+  const app = createHttpApp({ logger: deps.logger, readiness: deps.readiness, metrics: deps.metrics })
   app.register(appointmentsRoutes, deps)
   return app
 }

@@ -25,6 +25,7 @@ runMain('appointments', async () => {
     names: config.names,
     tenants: runtime.tenants,
     logger: runtime.logger,
+    meter: runtime.metrics.meter,
     relayIntervalMs: config.relayIntervalMs,
     ...(config.faultInjection === 'exit-after-event-write'
       ? { afterEventWrite: () => process.kill(process.pid, 'SIGKILL') }
@@ -33,6 +34,7 @@ runMain('appointments', async () => {
   const app = buildApp({
     logger: runtime.logger,
     readiness: () => runtime.checkConnections(),
+    metrics: runtime.metrics,
     service: components.service,
     store: components.store,
     idempotency: components.idempotency,

@@ -1,5 +1,11 @@
-import type { Names } from '@calsync/contracts'
-import { createPoisonReporter, type Logger, type TenantRegistry } from '@calsync/service-kit'
+import { consumerDefinitions, type Names } from '@calsync/contracts'
+import {
+  createPoisonReporter,
+  type Logger,
+  type Meter,
+  observeConsumerBacklog,
+  type TenantRegistry,
+} from '@calsync/service-kit'
 import type { JetStreamClient } from '@nats-io/jetstream'
 import type { NatsConnection } from '@nats-io/transport-node'
 import type { Db } from 'mongodb'
@@ -15,6 +21,7 @@ import { createCalcomBookingHandler } from './calcom/calcom-booking-handler.ts'
 import { startCalcomWebhookConsumer } from './calcom/calcom-webhook-consumer.ts'
 import { startCommandsResponder } from './commands/commands-responder.ts'
 import { createResync } from './commands/resync.ts'
+import { createAppointmentsMetrics } from './metrics.ts'
 import { startOutboxRelay } from './outbox/outbox-relay.ts'
 import { createReviewPublisher } from './review/review-publisher.ts'
 import { startSyncResultsConsumer } from './sync/sync-results-consumer.ts'
@@ -26,6 +33,8 @@ export interface ComponentDeps {
   names: Names
   tenants: TenantRegistry
   logger: Logger
+  /** Where this service's instruments live (its `/metrics` registry). */
+  meter: Meter
   relayIntervalMs: number
   /** Runs after each durable event write, before anything else (fault injection in tests). */
   afterEventWrite?: (event: EventDoc) => void
@@ -39,6 +48,7 @@ export async function startComponents(deps: ComponentDeps) {
   const store = createAppointmentsStore(deps.db)
   await store.ensureIndexes()
   const claims = createSlotClaims(store)
+  const metrics = createAppointmentsMetrics(deps.meter)
   let kick = () => {}
   const recorder = createChangeRecorder({
     store,
@@ -53,6 +63,7 @@ export async function startComponents(deps: ComponentDeps) {
     js: deps.js,
     names: deps.names,
     logger: deps.logger,
+    metrics,
     intervalMs: deps.relayIntervalMs,
   })
   kick = relay.kick
@@ -76,6 +87,7 @@ export async function startComponents(deps: ComponentDeps) {
     names: deps.names,
     handler,
     logger: deps.logger,
+    metrics,
     onInvalid,
   })
   const syncResults = await startSyncResultsConsumer({
@@ -84,6 +96,13 @@ export async function startComponents(deps: ComponentDeps) {
     store,
     logger: deps.logger,
     onInvalid,
+  })
+  const consumers = consumerDefinitions(deps.names)
+  const backlog = observeConsumerBacklog({
+    meter: deps.meter,
+    js: deps.js,
+    consumers: [consumers.appointmentsWebhooks, consumers.appointmentsSyncResults],
+    logger: deps.logger,
   })
   const resync = createResync({ store, onEvent: () => kick() })
   const commands = startCommandsResponder({ nc: deps.nc, names: deps.names, resync, logger: deps.logger })
@@ -98,6 +117,7 @@ export async function startComponents(deps: ComponentDeps) {
     /** Stop order: command responders and consumers (in-flight messages finish), then the relay. */
     async stop() {
       clearInterval(sweeper)
+      backlog.stop()
       await commands.stop()
       await webhooks.stop()
       await syncResults.stop()

@@ -58,6 +58,8 @@ describe('Cal.com webhooks into appointments', () => {
       }),
     )
     await eventually('hop one', async () => ((await byUid('chain-b')).length === 1 ? true : undefined))
+    // Handled in full, its new uid linked too: the projection shows the uid before the link is written.
+    await settle()
     await h.deliverWebhook(
       ACME,
       bookingWebhook('BOOKING_RESCHEDULED', {
@@ -67,6 +69,8 @@ describe('Cal.com webhooks into appointments', () => {
         start: futureSlot(1, 13),
       }),
     )
+    // The sync state (and so the uid shown) is projected before the appointment itself.
+    await settle()
     const [moved] = await eventually('hop two', async () => {
       const found = await byUid('chain-c')
       return found.length === 1 ? found : undefined

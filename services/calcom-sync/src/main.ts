@@ -20,6 +20,7 @@ runMain('calcom-sync', async () => {
     names: config.names,
     tenants: runtime.tenants,
     logger: runtime.logger,
+    meter: runtime.metrics.meter,
     definition,
     calcomApiUrl: config.calcomApiUrl,
     calcomTimeoutMs: config.calcomTimeoutMs,
@@ -27,7 +28,11 @@ runMain('calcom-sync', async () => {
     tenantCallsPerMinute: config.tenantCallsPerMinute,
     concurrency: config.concurrency,
   })
-  const app = buildApp({ logger: runtime.logger, readiness: () => runtime.checkConnections() })
+  const app = buildApp({
+    logger: runtime.logger,
+    readiness: () => runtime.checkConnections(),
+    metrics: runtime.metrics,
+  })
   await app.listen({ host: config.host, port: config.port })
   runtime.logger.info({ calcomApiUrl: config.calcomApiUrl, backoffMs: config.backoffMs }, 'calcom-sync running')
 

@@ -1,8 +1,15 @@
 import type { ConsumerDefinition, Names } from '@calsync/contracts'
-import { createPoisonReporter, type Logger, type TenantRegistry } from '@calsync/service-kit'
+import {
+  createPoisonReporter,
+  type Logger,
+  type Meter,
+  observeConsumerBacklog,
+  type TenantRegistry,
+} from '@calsync/service-kit'
 import type { JetStreamClient } from '@nats-io/jetstream'
 import type { Db } from 'mongodb'
 import { createCalcomClient } from './calcom/calcom-client.ts'
+import { createSyncMetrics } from './metrics.ts'
 import { createBookingReconciler } from './sync/booking-reconciler.ts'
 import { createRateBudget } from './sync/rate-budget.ts'
 import { createSyncReporter } from './sync/sync-reporter.ts'
@@ -15,6 +22,8 @@ export interface ComponentDeps {
   names: Names
   tenants: TenantRegistry
   logger: Logger
+  /** Where this service's instruments live (its `/metrics` registry). */
+  meter: Meter
   definition: ConsumerDefinition
   calcomApiUrl: string
   calcomTimeoutMs: number
@@ -49,12 +58,20 @@ export async function startComponents(deps: ComponentDeps) {
     leaseTtlMs: 4 * deps.calcomTimeoutMs,
     onInvalid: createPoisonReporter({ js: deps.js, names: deps.names }),
     counters,
+    metrics: createSyncMetrics(deps.meter),
+  })
+  const backlog = observeConsumerBacklog({
+    meter: deps.meter,
+    js: deps.js,
+    consumers: [deps.definition],
+    logger: deps.logger,
   })
   return {
     store,
     counters,
     /** Stop order: the worker (in-flight syncs finish), then the HTTP connections to Cal.com. */
     async stop() {
+      backlog.stop()
       await worker.stop()
       await calcom.close()
     },

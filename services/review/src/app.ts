@@ -1,4 +1,4 @@
-import { createHttpApp, type Logger, type ReadinessChecks } from '@calsync/service-kit'
+import { createHttpApp, type Logger, type ReadinessChecks, type ServiceMetrics } from '@calsync/service-kit'
 import type { FastifyInstance } from 'fastify'
 import type { Authenticate } from './auth/review-auth.ts'
 import type { AppointmentsCommands } from './commands/appointments-commands.ts'
@@ -13,6 +13,8 @@ import type { SyncResultsStore } from './stats/sync-results-store.ts'
 export interface AppDeps {
   logger: Logger
   readiness: ReadinessChecks
+  /** This service's registry, served as `/metrics`. */
+  metrics: ServiceMetrics
   items: ReviewItemsStore
   results: SyncResultsStore
   commands: AppointmentsCommands
@@ -22,7 +24,7 @@ export interface AppDeps {
 
 /** The review API and dashboard (DESIGN §4.5). No env, no listen, no connections. */
 export function buildApp(deps: AppDeps): FastifyInstance {
-  const app = createHttpApp({ logger: deps.logger, readiness: deps.readiness })
+  const app = createHttpApp({ logger: deps.logger, readiness: deps.readiness, metrics: deps.metrics })
   const routeDeps = { ...deps, clock: deps.clock ?? (() => new Date()) }
   app.register(async (api) => {
     // A missing or bad token is a 401 before anything about the request is looked at.

@@ -28,12 +28,14 @@ runMain('review', async () => {
     names: config.names,
     tenants: runtime.tenants,
     logger: runtime.logger,
+    meter: runtime.metrics.meter,
     adminToken: config.adminToken,
     commandTimeoutMs: config.commandTimeoutMs,
   })
   const app = buildApp({
     logger: runtime.logger,
     readiness: () => runtime.checkConnections(),
+    metrics: runtime.metrics,
     items: components.items,
     results: components.results,
     commands: components.commands,

@@ -1,5 +1,5 @@
-import type { Names } from '@calsync/contracts'
-import type { Logger, TenantRegistry } from '@calsync/service-kit'
+import { consumerDefinitions, type Names } from '@calsync/contracts'
+import { type Logger, type Meter, observeConsumerBacklog, type TenantRegistry } from '@calsync/service-kit'
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream'
 import type { NatsConnection } from '@nats-io/transport-node'
 import type { Db } from 'mongodb'
@@ -7,8 +7,9 @@ import { createReviewAuth } from './auth/review-auth.ts'
 import { createAppointmentsCommands } from './commands/appointments-commands.ts'
 import { startMaxDeliveriesListener } from './intake/max-deliveries-listener.ts'
 import { startReviewRequestsConsumer } from './intake/review-requests-consumer.ts'
-import { startSyncResultsConsumer } from './intake/sync-results-consumer.ts'
+import { reviewSyncResultsDefinition, startSyncResultsConsumer } from './intake/sync-results-consumer.ts'
 import { createReviewItemsStore } from './items/review-items-store.ts'
+import { observeOpenReviewItems } from './metrics.ts'
 import { createSyncResultsStore } from './stats/sync-results-store.ts'
 
 export interface ComponentDeps {
@@ -19,6 +20,8 @@ export interface ComponentDeps {
   names: Names
   tenants: TenantRegistry
   logger: Logger
+  /** Where this service's instruments live (its `/metrics` registry). */
+  meter: Meter
   adminToken: string | undefined
   commandTimeoutMs: number
   clock?: () => Date
@@ -39,6 +42,13 @@ export async function startComponents(deps: ComponentDeps) {
   await advisories.ready()
   const reviewRequests = await startReviewRequestsConsumer(common)
   const syncResults = await startSyncResultsConsumer({ ...common, results })
+  const openItems = observeOpenReviewItems({ meter: deps.meter, items, logger: deps.logger })
+  const backlog = observeConsumerBacklog({
+    meter: deps.meter,
+    js: deps.js,
+    consumers: [consumerDefinitions(deps.names).review, reviewSyncResultsDefinition(deps.names)],
+    logger: deps.logger,
+  })
   return {
     items,
     results,
@@ -47,6 +57,8 @@ export async function startComponents(deps: ComponentDeps) {
     authenticate: createReviewAuth({ tenants: deps.tenants, adminToken: deps.adminToken }),
     /** Stop order: consumers (in-flight messages finish), then the advisory subscription. */
     async stop() {
+      openItems.stop()
+      backlog.stop()
       await reviewRequests.stop()
       await syncResults.stop()
       await advisories.stop()

@@ -1,8 +1,15 @@
 import type { Names } from '@calsync/contracts'
-import { createHttpApp, type Logger, type ReadinessChecks, type TenantRegistry } from '@calsync/service-kit'
+import {
+  createHttpApp,
+  type Logger,
+  type ReadinessChecks,
+  type ServiceMetrics,
+  type TenantRegistry,
+} from '@calsync/service-kit'
 import type { JetStreamClient } from '@nats-io/jetstream'
 import type { FastifyInstance } from 'fastify'
 import type { WebhookSettings } from './config.ts'
+import { createGatewayMetrics } from './metrics.ts'
 import { createRateLimiter } from './webhooks/rate-limiter.ts'
 import { createReplayWindow } from './webhooks/replay-window.ts'
 import { createWebhookPublisher } from './webhooks/webhook-publisher.ts'
@@ -15,6 +22,8 @@ export interface AppDeps {
   js: JetStreamClient
   names: Names
   config: WebhookSettings
+  /** This service's registry: its counters, served as `/metrics`. */
+  metrics: ServiceMetrics
   /** Defaults to the system clock; tests pin it to make the replay window and rate limit exact. */
   clock?: () => Date
 }
@@ -22,12 +31,18 @@ export interface AppDeps {
 /** The gateway's HTTP surface (DESIGN §4.3). No env, no listen, no connections of its own. */
 export function buildApp(deps: AppDeps): FastifyInstance {
   const clock = deps.clock ?? (() => new Date())
-  const app = createHttpApp({ logger: deps.logger, readiness: deps.readiness, bodyLimit: WEBHOOK_BODY_LIMIT_BYTES })
+  const app = createHttpApp({
+    logger: deps.logger,
+    readiness: deps.readiness,
+    metrics: deps.metrics,
+    bodyLimit: WEBHOOK_BODY_LIMIT_BYTES,
+  })
   app.register(webhookRoutes, {
     tenants: deps.tenants,
     publisher: createWebhookPublisher({ js: deps.js, names: deps.names, clock }),
     rateLimiter: createRateLimiter({ perMinute: deps.config.rateLimitPerMinute, clock }),
     replayWindow: createReplayWindow({ windowMs: deps.config.replayWindowMs, clock }),
+    metrics: createGatewayMetrics(deps.metrics.meter),
   })
   return app
 }

@@ -17,6 +17,7 @@ runMain('webhook-gateway', async () => {
     js: runtime.js,
     names: config.names,
     config,
+    metrics: runtime.metrics,
   })
   await app.listen({ host: config.host, port: config.port })
   runtime.logger.info(

@@ -19,7 +19,10 @@ import type { SlotClaims } from '../appointments/slot-claims.ts'
 import { ConcurrentChangeError } from '../errors.ts'
 import type { ReviewPublisher } from '../review/review-publisher.ts'
 
-/** What a verified Cal.com webhook turned out to be. */
+/**
+ * What a verified Cal.com webhook turned out to be: `echo` reports a change calsync made itself,
+ * `duplicate` one from Cal.com that is already applied.
+ */
 export type WebhookOutcome = 'applied' | 'conflict' | 'echo' | 'duplicate' | 'ignored'
 
 export interface CalcomBookingHandlerDeps {
@@ -83,6 +86,15 @@ export function createCalcomBookingHandler(deps: CalcomBookingHandlerDeps) {
     return matches > 0
   }
 
+  /**
+   * A webhook for a uid already linked changes nothing. It is an echo when calsync made the latest
+   * change itself: calcom-sync's result usually links the uid before Cal.com's webhook arrives.
+   */
+  async function repeated(tenantId: string, uid: string): Promise<WebhookOutcome> {
+    const doc = await store.findByBookingUid(tenantId, uid)
+    return doc && doc.origin !== 'calcom' ? 'echo' : 'duplicate'
+  }
+
   /** Claims the minutes; on a conflict keeps what is free and returns who holds the rest. */
   async function claimOrCollide(tenantId: string, resource: string, minutes: string[], id: string): Promise<string[]> {
     const claim = await claims.claim(tenantId, resource, minutes, id, clock())
@@ -95,7 +107,7 @@ export function createCalcomBookingHandler(deps: CalcomBookingHandlerDeps) {
     payload: CalcomBookingPayload,
     initiatedBy: Initiator,
   ): Promise<WebhookOutcome> {
-    if (await store.isLinked(tenantId, payload.uid)) return 'duplicate'
+    if (await store.isLinked(tenantId, payload.uid)) return repeated(tenantId, payload.uid)
     // Our own booking coming back (loop prevention, layer 2): only remember its uid.
     const ownId = calsyncAppointmentIdOf(payload.metadata ?? undefined)
     const own = ownId ? await store.find(tenantId, ownId) : undefined
@@ -174,7 +186,7 @@ export function createCalcomBookingHandler(deps: CalcomBookingHandlerDeps) {
       deps.logger.warn({ tenantId, bookingUid: payload.uid }, 'cancellation for a booking calsync does not know')
       return 'ignored'
     }
-    if (doc.status === 'cancelled') return 'echo'
+    if (doc.status === 'cancelled') return doc.origin === 'calcom' ? 'duplicate' : 'echo'
     // An older uid of a reschedule chain: that booking was replaced, the appointment lives on.
     const currentUid = await store.currentBookingUid(tenantId, doc._id)
     if (currentUid && currentUid !== payload.uid) return 'ignored'
@@ -191,7 +203,7 @@ export function createCalcomBookingHandler(deps: CalcomBookingHandlerDeps) {
     payload: CalcomBookingPayload,
     initiatedBy: Initiator,
   ): Promise<WebhookOutcome> {
-    if (await store.isLinked(tenantId, payload.uid)) return 'duplicate'
+    if (await store.isLinked(tenantId, payload.uid)) return repeated(tenantId, payload.uid)
     const ownId = calsyncAppointmentIdOf(payload.metadata ?? undefined)
     const doc =
       (payload.rescheduleUid ? await store.findByBookingUid(tenantId, payload.rescheduleUid) : undefined) ??

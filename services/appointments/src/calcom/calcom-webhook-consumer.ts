@@ -1,6 +1,7 @@
 import { consumerDefinitions, createSchemaCheck, type Names, VerifiedWebhook } from '@calsync/contracts'
 import { ack, type InvalidMessage, type Logger, type RunningConsumer, startConsumer } from '@calsync/service-kit'
 import type { JetStreamClient } from '@nats-io/jetstream'
+import type { AppointmentsMetrics } from '../metrics.ts'
 import type { CalcomBookingHandler } from './calcom-booking-handler.ts'
 
 const checkWebhook = createSchemaCheck(VerifiedWebhook)
@@ -11,6 +12,7 @@ export function startCalcomWebhookConsumer(deps: {
   names: Names
   handler: CalcomBookingHandler
   logger: Logger
+  metrics: AppointmentsMetrics
   onInvalid?: (message: InvalidMessage) => Promise<void>
 }): Promise<RunningConsumer> {
   const log = deps.logger.child({ consumer: 'calcom-webhooks' })
@@ -23,6 +25,7 @@ export function startCalcomWebhookConsumer(deps: {
     ...(deps.onInvalid ? { onInvalid: deps.onInvalid } : {}),
     handle: async ({ body }) => {
       const outcome = await deps.handler.handle(body.tenantId, body.deliveryId, body.webhook)
+      deps.metrics.webhookProcessed(body.webhook.triggerEvent, outcome)
       // Echoes are expected on every change calsync makes; debug keeps them out of the way.
       log[outcome === 'echo' || outcome === 'duplicate' ? 'debug' : 'info'](
         { tenantId: body.tenantId, trigger: body.webhook.triggerEvent, bookingUid: body.webhook.payload.uid, outcome },

@@ -4,6 +4,7 @@ import type { JetStreamClient } from '@nats-io/jetstream'
 import { context } from '@opentelemetry/api'
 import type { AppointmentsStore, EventDoc } from '../appointments/appointments-store.ts'
 import type { ChangeRecorder } from '../appointments/change-recorder.ts'
+import type { AppointmentsMetrics } from '../metrics.ts'
 
 export interface OutboxRelayOptions {
   store: AppointmentsStore
@@ -11,6 +12,7 @@ export interface OutboxRelayOptions {
   js: JetStreamClient
   names: Names
   logger: Logger
+  metrics: AppointmentsMetrics
   /** How often to look for unpublished events when nothing wakes the relay. */
   intervalMs?: number
   clock?: () => Date
@@ -61,13 +63,14 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       keys: () => Object.keys(event.trace),
     }
     // Publish inside the trace of the request that made the change (I8).
-    await context.with(extractTraceContext(carrier), () =>
+    const ack = await context.with(extractTraceContext(carrier), () =>
       publishMessage(js, subject, toAppointmentEvent(event), {
         msgId: event._id,
         tenantId: event.tenantId,
         origin: event.origin,
       }),
     )
+    if (!ack.duplicate) options.metrics.eventPublished(event.type, event.origin)
     await store.events.updateOne({ _id: event._id }, { $set: { published: true, publishedAt: clock().toISOString() } })
   }
 

@@ -10,7 +10,13 @@ import {
   syncResultToken,
   type VerifiedWebhook,
 } from '@calsync/contracts'
-import { ensureConsumer, ensureStream, publishMessage, type TenantRegistry } from '@calsync/service-kit'
+import {
+  createServiceMetrics,
+  ensureConsumer,
+  ensureStream,
+  publishMessage,
+  type TenantRegistry,
+} from '@calsync/service-kit'
 import { jetstream, jetstreamManager } from '@nats-io/jetstream'
 import type { NatsConnection } from '@nats-io/transport-node'
 import type { FastifyInstance } from 'fastify'
@@ -44,10 +50,22 @@ export async function startAppointmentsHarness(options: { names?: Names } = {}) 
   await ensureConsumer(jsm, consumers.appointmentsSyncResults)
   const tenants: TenantRegistry = await openTestTenants(nc, names)
   const logger = fileLogger('appointments')
-  const components: Components = await startComponents({ db, nc, js, names, tenants, logger, relayIntervalMs: 200 })
+  // Its own registry, so this app's /metrics shows only what this service counted.
+  const metrics = createServiceMetrics({ serviceName: 'appointments', logger })
+  const components: Components = await startComponents({
+    db,
+    nc,
+    js,
+    names,
+    tenants,
+    logger,
+    meter: metrics.meter,
+    relayIntervalMs: 200,
+  })
   const app: FastifyInstance = buildApp({
     logger,
     readiness: async () => ({ ok: true }),
+    metrics,
     service: components.service,
     store: components.store,
     idempotency: components.idempotency,
@@ -64,6 +82,7 @@ export async function startAppointmentsHarness(options: { names?: Names } = {}) 
     app,
     components,
     tenants,
+    metrics,
 
     api(
       token: string | undefined,
@@ -125,6 +144,7 @@ export async function startAppointmentsHarness(options: { names?: Names } = {}) 
     async close() {
       await app.close()
       await components.stop()
+      await metrics.shutdown()
       await tenants.stop()
       await db.dropDatabase().catch(() => undefined)
       await mongo.close()

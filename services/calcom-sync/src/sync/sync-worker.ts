@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { AppointmentEvent, type ConsumerDefinition, createSchemaCheck } from '@calsync/contracts'
+import { AppointmentEvent, type ConsumerDefinition, createSchemaCheck, ERROR_CODES } from '@calsync/contracts'
 import {
   ack,
   type InvalidMessage,
@@ -12,6 +12,7 @@ import {
 } from '@calsync/service-kit'
 import type { JetStreamClient } from '@nats-io/jetstream'
 import { CalcomError } from '../calcom/calcom-errors.ts'
+import type { SyncMetrics } from '../metrics.ts'
 import type { BookingReconciler } from './booking-reconciler.ts'
 import type { RateBudget } from './rate-budget.ts'
 import type { SyncReporter } from './sync-reporter.ts'
@@ -37,6 +38,11 @@ export interface SyncWorkerDeps {
   leaseTtlMs: number
   onInvalid?: (message: InvalidMessage) => Promise<void>
   counters?: SyncCounters
+  /**
+   * Each attempt's outcome, and the change-to-Cal.com latency. Budget waits, busy leases and stale
+   * events are no attempts: Cal.com is not asked.
+   */
+  metrics: SyncMetrics
   clock?: () => Date
 }
 
@@ -61,19 +67,28 @@ export function startSyncWorker(deps: SyncWorkerDeps): Promise<RunningConsumer> 
   const clock = deps.clock ?? (() => new Date())
   const counters = deps.counters ?? createSyncCounters()
   const owner = randomBytes(6).toString('hex')
+  const { metrics } = deps
 
   async function sync(event: AppointmentEvent): Promise<Outcome> {
     // Loop prevention, layer 1: what came from Cal.com is never pushed back to it (I5).
     if (event.origin === 'calcom') {
       await deps.reconciler.adopt(event)
       counters.skippedCalcomOrigin++
+      metrics.attempt('skipped')
       log.debug({ appointmentId: event.appointmentId, version: event.version }, 'calcom-origin event skipped')
       return ack()
     }
     const tenant = deps.tenants.get(event.tenantId)
     if (!tenant) {
       // Tenants can be removed while events wait; nothing can be done without its API key.
-      await deps.reporter.failed(event, 1, 'unknown_tenant', `tenant ${event.tenantId} is not configured`, null)
+      await deps.reporter.failed(
+        event,
+        1,
+        ERROR_CODES.unknownTenant,
+        `tenant ${event.tenantId} is not configured`,
+        null,
+      )
+      metrics.attempt('failed', ERROR_CODES.unknownTenant)
       return ack()
     }
     const budget = deps.budget.take(event.tenantId, CALLS_PER_SYNC)
@@ -99,6 +114,8 @@ export function startSyncWorker(deps: SyncWorkerDeps): Promise<RunningConsumer> 
         }
         await deps.reporter.succeeded(event, failures + 1, result.calcomBookingUid)
         counters.succeeded++
+        metrics.attempt('succeeded')
+        metrics.synced(event.occurredAt, clock())
         return ack()
       } catch (error) {
         if (!(error instanceof CalcomError)) throw error
@@ -114,6 +131,7 @@ export function startSyncWorker(deps: SyncWorkerDeps): Promise<RunningConsumer> 
     if (error.retryAfterMs !== undefined) {
       // A rate limit is not the change's fault: wait for the reset without spending an attempt.
       deps.budget.block(event.tenantId, error.retryAfterMs)
+      metrics.attempt('retrying', error.code)
       log.warn({ ...context, waitMs: error.retryAfterMs }, 'cal.com rate limit; waiting for the reset')
       return nak(error.retryAfterMs)
     }
@@ -122,11 +140,13 @@ export function startSyncWorker(deps: SyncWorkerDeps): Promise<RunningConsumer> 
     if (error.retryable && delay !== undefined) {
       await deps.reporter.attemptFailed(event, attempt, error.code, error.message, new Date(clock().getTime() + delay))
       counters.attemptsFailed++
+      metrics.attempt('retrying', error.code)
       log.warn({ ...context, retryInMs: delay }, 'cal.com sync attempt failed; will retry')
       return nak(delay)
     }
     await deps.reporter.failed(event, attempt, error.code, error.message, null)
     counters.failed++
+    metrics.attempt('failed', error.code)
     log.error({ ...context, retryable: error.retryable }, 'cal.com sync failed for good; sent to review')
     return ack()
   }
@@ -138,12 +158,18 @@ export function startSyncWorker(deps: SyncWorkerDeps): Promise<RunningConsumer> 
     logger: deps.logger,
     concurrency: deps.concurrency,
     ...(deps.onInvalid ? { onInvalid: deps.onInvalid } : {}),
-    handle: ({ body, deliveryCount }) => {
+    handle: async ({ body, deliveryCount }) => {
       log.debug(
         { appointmentId: body.appointmentId, version: body.version, type: body.type, deliveryCount },
         'appointment event received',
       )
-      return sync(body)
+      try {
+        return await sync(body)
+      } catch (error) {
+        // The consumer naks it for another try (its database or NATS failed, not Cal.com).
+        metrics.attempt('retrying', ERROR_CODES.internal)
+        throw error
+      }
     },
   })
 }

@@ -1,4 +1,4 @@
-import type { ReviewKind, ReviewRequest } from '@calsync/contracts'
+import { REVIEW_KINDS, type ReviewKind, type ReviewRequest } from '@calsync/contracts'
 import { DuplicateKeyError, insertUnique } from '@calsync/service-kit'
 import type { Db, Filter } from 'mongodb'
 import {
@@ -100,6 +100,19 @@ export function createReviewItemsStore(db: Db) {
         update.retry = { ...existing.retry, outcome: 'failed', outcomeAt: seen }
       await items.updateOne({ _id: id }, { $set: update })
       return reopen ? 'reopened' : 'updated'
+    },
+
+    /** Open items of every tenant per kind, each kind present (0 when none). */
+    async countOpenByKind(): Promise<Record<ReviewKind, number>> {
+      const groups = await items
+        .aggregate<{ _id: ReviewKind; count: number }>([
+          { $match: { status: 'open' } },
+          { $group: { _id: '$kind', count: { $sum: 1 } } },
+        ])
+        .toArray()
+      const counts = Object.fromEntries(REVIEW_KINDS.map((kind) => [kind, 0])) as Record<ReviewKind, number>
+      for (const group of groups) if (group._id in counts) counts[group._id] = group.count
+      return counts
     },
 
     find(scope: string | null, id: string): Promise<ReviewItemDoc | null> {

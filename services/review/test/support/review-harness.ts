@@ -8,7 +8,13 @@ import {
   streamDefinitions,
   syncResultToken,
 } from '@calsync/contracts'
-import { ensureConsumer, ensureStream, publishMessage, type TenantRegistry } from '@calsync/service-kit'
+import {
+  createServiceMetrics,
+  ensureConsumer,
+  ensureStream,
+  publishMessage,
+  type TenantRegistry,
+} from '@calsync/service-kit'
 import { jetstream, jetstreamManager } from '@nats-io/jetstream'
 import type { NatsConnection } from '@nats-io/transport-node'
 import type { FastifyInstance } from 'fastify'
@@ -44,6 +50,7 @@ export async function startReviewHarness(options: { names?: Names } = {}) {
   for (const consumer of consumers) await ensureConsumer(jsm, consumer)
   const tenants: TenantRegistry = await openTestTenants(nc, names)
   const logger = fileLogger('review')
+  const metrics = createServiceMetrics({ serviceName: 'review', logger })
   const components: Components = await startComponents({
     db,
     nc,
@@ -52,12 +59,14 @@ export async function startReviewHarness(options: { names?: Names } = {}) {
     names,
     tenants,
     logger,
+    meter: metrics.meter,
     adminToken: REVIEW_ADMIN_TOKEN,
     commandTimeoutMs: 5000,
   })
   const app: FastifyInstance = buildApp({
     logger,
     readiness: async () => ({ ok: true }),
+    metrics,
     items: components.items,
     results: components.results,
     commands: components.commands,
@@ -72,6 +81,7 @@ export async function startReviewHarness(options: { names?: Names } = {}) {
     db,
     app,
     components,
+    metrics,
 
     api(token: string | undefined, method: 'GET' | 'POST', url: string, body?: unknown) {
       return app.inject({
@@ -113,6 +123,7 @@ export async function startReviewHarness(options: { names?: Names } = {}) {
     async close() {
       await app.close()
       await components.stop()
+      await metrics.shutdown()
       await tenants.stop()
       await db.dropDatabase().catch(() => undefined)
       await mongo.close()

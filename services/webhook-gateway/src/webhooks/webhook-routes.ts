@@ -7,8 +7,9 @@ import {
   formatIssues,
   TENANT_ID_PATTERN,
 } from '@calsync/contracts'
-import type { TenantRegistry } from '@calsync/service-kit'
+import { type TenantRegistry, toErrorResponse } from '@calsync/service-kit'
 import type { FastifyInstance, FastifyReply } from 'fastify'
+import type { GatewayMetrics } from '../metrics.ts'
 import { deliveryIdOf } from './delivery-id.ts'
 import { parseJsonBody } from './json-body.ts'
 import { ownershipOf } from './ownership.ts'
@@ -25,6 +26,7 @@ export interface WebhookRoutesDeps {
   publisher: WebhookPublisher
   rateLimiter: RateLimiter
   replayWindow: ReplayWindow
+  metrics: GatewayMetrics
 }
 
 const checkWebhook = createSchemaCheck(CalcomBookingWebhook)
@@ -33,10 +35,6 @@ const SIGNATURE_MESSAGES = {
   [ERROR_CODES.missingSignature]: 'X-Cal-Signature-256 is missing; give the Cal.com webhook a secret',
   [ERROR_CODES.invalidSignature]: 'X-Cal-Signature-256 does not match the body',
 } as const
-
-function refuse(reply: FastifyReply, statusCode: number, error: ErrorCode, message: string) {
-  return reply.code(statusCode).send({ error, message })
-}
 
 function isBookingTrigger(trigger: string): boolean {
   return (BOOKING_TRIGGERS as readonly string[]).includes(trigger)
@@ -48,6 +46,16 @@ function isBookingTrigger(trigger: string): boolean {
  * Never answers 410, which would make Cal.com switch the subscription off.
  */
 export async function webhookRoutes(app: FastifyInstance, deps: WebhookRoutesDeps) {
+  const { metrics } = deps
+  function refuse(reply: FastifyReply, statusCode: number, error: ErrorCode, message: string) {
+    metrics.rejected(error)
+    return reply.code(statusCode).send({ error, message })
+  }
+  // Refusals Fastify decides before the handler runs (413, 415, unreadable bodies) and crashes.
+  app.addHook('onError', async (_request, _reply, error) => {
+    metrics.rejected(toErrorResponse(error).body.error)
+  })
+
   // The signature covers the exact bytes sent; re-serialised JSON would not reproduce them.
   app.addContentTypeParser(
     'application/json',
@@ -85,9 +93,13 @@ export async function webhookRoutes(app: FastifyInstance, deps: WebhookRoutesDep
     const body = parsed.value
     const trigger = body !== null && typeof body === 'object' ? (body as { triggerEvent?: unknown }).triggerEvent : null
     // Cal.com's "Ping test" carries a dummy booking without uid or event type (calcom/README.md §4.8).
-    if (trigger === 'PING') return reply.code(200).send({ status: 'ok' })
+    if (trigger === 'PING') {
+      metrics.received(tenantId, trigger)
+      return reply.code(200).send({ status: 'ok' })
+    }
     if (typeof trigger === 'string' && !isBookingTrigger(trigger)) {
       log.info({ trigger: trigger.slice(0, 64) }, 'cal.com webhook trigger ignored')
+      metrics.received(tenantId, trigger)
       return reply.code(200).send({ status: 'ignored' })
     }
 
@@ -120,6 +132,7 @@ export async function webhookRoutes(app: FastifyInstance, deps: WebhookRoutesDep
       return refuse(reply, 503, ERROR_CODES.unavailable, 'the webhook could not be queued; retry later')
     }
     const outcome = { trigger: webhook.triggerEvent, eventTypeId, bookingUid, deliveryId, route: ownership.kind }
+    metrics.received(tenantId, webhook.triggerEvent)
     if (published.duplicate) {
       log.info(outcome, 'duplicate cal.com webhook')
       return reply.code(200).send({ status: 'duplicate', deliveryId })

@@ -1,7 +1,7 @@
 import { appendFileSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { type Names, streamDefinitions } from '@calsync/contracts'
-import { createLogger, ensureStream, type TenantRegistry } from '@calsync/service-kit'
+import { createLogger, createServiceMetrics, ensureStream, type TenantRegistry } from '@calsync/service-kit'
 import { jetstream, jetstreamManager } from '@nats-io/jetstream'
 import type { NatsConnection } from '@nats-io/transport-node'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
@@ -63,12 +63,14 @@ export async function startGatewayHarness(options: HarnessOptions = {}) {
   }
   const tenants: TenantRegistry = await openTestTenants(nc, names)
   const logs = capturingLogger('webhook-gateway')
+  const metrics = createServiceMetrics({ serviceName: 'webhook-gateway', logger: logs.logger })
   const app: FastifyInstance = buildApp({
     logger: logs.logger,
     readiness: async () => ({ nats: !nc.isClosed() }),
     tenants,
     js: jetstream(nc),
     names,
+    metrics,
     config: {
       replayWindowMs: options.replayWindowMs ?? 15 * 60_000,
       rateLimitPerMinute: options.rateLimitPerMinute ?? 600,
@@ -114,6 +116,7 @@ export async function startGatewayHarness(options: HarnessOptions = {}) {
       readStream<T>(jsm, names.streams.review, (s) => subject === undefined || s === subject),
     async close() {
       await app.close()
+      await metrics.shutdown()
       await tenants.stop()
       if (!nc.isClosed()) await nc.drain()
     },

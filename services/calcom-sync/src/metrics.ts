@@ -1,0 +1,33 @@
+import type { Meter } from '@calsync/service-kit'
+
+/** How one handling of an appointment event ended, as `calsync_sync_attempts_total` counts it. */
+export type SyncAttemptOutcome = 'succeeded' | 'retrying' | 'failed' | 'skipped'
+
+/** From 5 ms (a warm local round trip) to 60 s (past the default last retry at 36 s). */
+export const SYNC_LATENCY_BUCKETS_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
+
+/** calcom-sync's instruments; the consumer backlog gauges come from the service kit. */
+export function createSyncMetrics(meter: Meter) {
+  const attempts = meter.createCounter('calsync_sync_attempts_total', {
+    description:
+      'Appointment events handled by calcom-sync: succeeded, retrying (failed, will retry), failed (terminal), skipped (origin calcom)',
+  })
+  const latency = meter.createHistogram('calsync_sync_latency_seconds', {
+    description: 'From the change (the event time) to Cal.com confirming it',
+    unit: 's',
+    advice: { explicitBucketBoundaries: SYNC_LATENCY_BUCKETS_SECONDS },
+  })
+  return {
+    /** `errorCode` is the stable code of the failure; "none" when nothing failed. */
+    attempt(outcome: SyncAttemptOutcome, errorCode = 'none'): void {
+      attempts.add(1, { outcome, error_code: errorCode })
+    },
+    synced(changedAt: string, now: Date): void {
+      const seconds = (now.getTime() - Date.parse(changedAt)) / 1000
+      // Clocks of two hosts can disagree by a little: the sync still counts, as an instant one.
+      if (Number.isFinite(seconds)) latency.record(Math.max(0, seconds))
+    },
+  }
+}
+
+export type SyncMetrics = ReturnType<typeof createSyncMetrics>
