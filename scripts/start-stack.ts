@@ -1,36 +1,54 @@
 // `npm start`: the whole local stack in the foreground — NATS and FerretDB (unless NATS_URL /
-// MONGO_URL are set), then the four services. Ctrl-C stops services first, then the servers.
+// MONGO_URL are set), the four services and, without a real Cal.com, the sandbox. One log stream;
+// Ctrl-C stops the gateway, then the other services, then the sandbox, then the servers.
+import { relative, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { type ManagedProcess, spawnTethered, startFerretDb, startNatsServer, waitFor } from '@calsync/local-infra'
+import { loadTenantsWithTokens } from './lib/tenants-with-tokens.ts'
+import { findService, SERVICES, type ServiceEntry } from './services.ts'
+import { chooseLogFormat, createLogLines } from './stack/log-lines.ts'
+import { readySummary } from './stack/ready-summary.ts'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const env = process.env
+const DEMO_TENANTS = `${root}config/demo-tenants.yaml`
+const DEMO_ADMIN_TOKEN = 'calsync-demo-admin-token'
 
-const SERVICES = [
-  { name: 'webhook-gateway', portVariable: 'GATEWAY_PORT', port: 8080, entry: 'services/webhook-gateway/src/main.ts' },
-  { name: 'appointments', portVariable: 'APPOINTMENTS_PORT', port: 8081, entry: 'services/appointments/src/main.ts' },
-  { name: 'calcom-sync', portVariable: 'CALCOM_SYNC_PORT', port: 8082, entry: 'services/calcom-sync/src/main.ts' },
-  { name: 'review', portVariable: 'REVIEW_PORT', port: 8083, entry: 'services/review/src/main.ts' },
-  {
-    name: 'calcom-sandbox',
-    portVariable: 'CALCOM_SANDBOX_PORT',
-    port: 8090,
-    entry: 'packages/calcom-sandbox/src/main.ts',
-  },
-] as const
+/** Stop order: webhooks stop coming in first, the stand-in for Cal.com goes last so syncs in flight finish. */
+const STOP_PHASES: string[][] = [['webhook-gateway'], ['appointments', 'calcom-sync', 'review'], ['calcom-sandbox']]
 
-const say = (line: string) => process.stdout.write(`[calsync] ${line}\n`)
+let format: ReturnType<typeof chooseLogFormat>
+try {
+  format = chooseLogFormat(env.CALSYNC_LOG_FORMAT, process.stdout.isTTY === true)
+} catch (error) {
+  process.stderr.write(`[calsync] ${(error as Error).message}\n`)
+  process.exit(2)
+}
+const logLines = createLogLines({ format, color: process.stdout.isTTY === true && !env.NO_COLOR })
+const say = (msg: string, fields?: Record<string, unknown>) =>
+  process.stdout.write(logLines.fromRunner('info', msg, fields))
+const complain = (msg: string, fields?: Record<string, unknown>) =>
+  process.stdout.write(logLines.fromRunner('error', msg, fields))
+
 const servers: ManagedProcess[] = []
-const services: ManagedProcess[] = []
+const services = new Map<string, ManagedProcess>()
 let stopping: Promise<void> | undefined
 
 function stopAll(code: number): Promise<void> {
   stopping ??= (async () => {
-    say('stopping services…')
-    await Promise.all(services.map((service) => service.stop()))
-    say('stopping servers…')
-    for (const server of servers.reverse()) await server.stop()
+    for (const phase of STOP_PHASES) {
+      const running = phase
+        .flatMap((name) => services.get(name) ?? [])
+        .filter((service) => service.child.exitCode === null && service.child.signalCode === null)
+      if (running.length === 0) continue
+      say(`stopping ${running.map((service) => service.name).join(', ')}…`)
+      await Promise.all(running.map((service) => service.stop()))
+    }
+    for (const server of servers.reverse()) {
+      say(`stopping ${server.name}…`)
+      await server.stop()
+    }
     say('stopped')
     process.exit(code)
   })()
@@ -39,82 +57,100 @@ function stopAll(code: number): Promise<void> {
 process.on('SIGINT', () => void stopAll(0))
 process.on('SIGTERM', () => void stopAll(0))
 
-/** Prefixes each line of a child's output with its name, so one stream stays readable. */
-function prefixOutput(name: string, managed: ManagedProcess) {
-  const label = `${name}`.padEnd(16)
-  for (const stream of [managed.child.stdout, managed.child.stderr]) {
+/** Feeds each line of a child's output through the formatter, so one stream stays readable. */
+function forwardOutput(name: string, managed: ManagedProcess) {
+  for (const [streamName, stream] of [
+    ['stdout', managed.child.stdout],
+    ['stderr', managed.child.stderr],
+  ] as const) {
     if (!stream) continue
-    createInterface({ input: stream }).on('line', (line) => process.stdout.write(`${label}| ${line}\n`))
+    createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY }).on('line', (line) =>
+      process.stdout.write(logLines.fromChild(name, line, streamName)),
+    )
   }
 }
 
-type Service = (typeof SERVICES)[number]
-
-function portOf(service: Service): number {
+function portOf(name: string): number {
+  const service = findService(name) as ServiceEntry
   return Number(env[service.portVariable] ?? service.port)
 }
 
 async function main() {
   const dataDir = env.CALSYNC_DATA_DIR ?? `${root}.data`
+  const tenantsFile = env.CALSYNC_TENANTS ?? DEMO_TENANTS
+  // Read the tenants first: a bad file should stop us before anything starts.
+  const tenants = await loadTenantsWithTokens(tenantsFile, env)
   let natsUrl = env.NATS_URL
   let mongoUrl = env.MONGO_URL
   if (!natsUrl) {
     const nats = await startNatsServer({ dataDir, port: Number(env.CALSYNC_LOCAL_NATS_PORT ?? 4222) })
     servers.push(nats.process)
     natsUrl = nats.url
-    say(`NATS ${nats.version} at ${nats.url} (data in ${dataDir}/nats)`)
+    say(`NATS ${nats.version} at ${nats.url}`, { dataDir: `${dataDir}/nats` })
   }
   if (!mongoUrl) {
     const mongo = await startFerretDb({ dataDir, port: Number(env.CALSYNC_LOCAL_MONGO_PORT ?? 27017) })
     servers.push(mongo.process)
     mongoUrl = mongo.url
-    say(`${mongo.version} at ${mongo.url} (data in ${dataDir}/ferretdb)`)
+    say(`${mongo.version} at ${mongo.url}`, { dataDir: `${dataDir}/ferretdb` })
   }
-  const tenantsFile = env.CALSYNC_TENANTS ?? `${root}config/demo-tenants.yaml`
   // Without a real Cal.com, the sandbox stands in for it and sends its webhooks to our gateway.
   const useSandbox = !env.CALCOM_API_URL
   const running = SERVICES.filter((service) => useSandbox || service.name !== 'calcom-sandbox')
-  const byName = (name: Service['name']) => SERVICES.find((service) => service.name === name) as Service
+  const adminToken = env.CALSYNC_ADMIN_TOKEN ?? DEMO_ADMIN_TOKEN
   const serviceEnv = {
     ...env,
     NATS_URL: natsUrl,
     MONGO_URL: mongoUrl,
     CALSYNC_TENANTS: tenantsFile,
-    CALSYNC_ADMIN_TOKEN: env.CALSYNC_ADMIN_TOKEN ?? 'calsync-demo-admin-token',
-    CALCOM_API_URL: env.CALCOM_API_URL ?? `http://127.0.0.1:${portOf(byName('calcom-sandbox'))}`,
+    CALSYNC_ADMIN_TOKEN: adminToken,
+    CALCOM_API_URL: env.CALCOM_API_URL ?? `http://127.0.0.1:${portOf('calcom-sandbox')}`,
     CALCOM_SANDBOX_WEBHOOK_URL:
-      env.CALCOM_SANDBOX_WEBHOOK_URL ??
-      `http://127.0.0.1:${portOf(byName('webhook-gateway'))}/webhooks/calcom/{tenantId}`,
+      env.CALCOM_SANDBOX_WEBHOOK_URL ?? `http://127.0.0.1:${portOf('webhook-gateway')}/webhooks/calcom/{tenantId}`,
   }
   for (const service of running) {
     const managed = spawnTethered(service.name, process.execPath, [`${root}${service.entry}`], {
       env: serviceEnv,
       output: 'pipe',
     })
-    prefixOutput(service.name, managed)
-    services.push(managed)
+    forwardOutput(service.name, managed)
+    services.set(service.name, managed)
+    // A service that dies on its own takes the stack down with it, rather than leaving half a system up.
+    managed.child.once('exit', (code, signal) => {
+      if (stopping) return
+      complain(`${service.name} exited on its own; stopping the stack`, { code, signal })
+      void stopAll(1)
+    })
   }
   await Promise.all(
-    running.map((service, index) =>
+    running.map((service) =>
       waitFor(
         `${service.name} /readyz`,
-        async () => (await fetch(`http://127.0.0.1:${portOf(service)}/readyz`)).ok,
+        async () => (await fetch(`http://127.0.0.1:${portOf(service.name)}/readyz`)).ok,
         60_000,
-        services[index]?.child,
+        services.get(service.name)?.child,
       ),
     ),
   )
-  const [gateway, appointments, sync, review] = SERVICES.map(portOf)
-  say('all services ready')
-  say(`  webhook gateway   http://localhost:${gateway}/webhooks/calcom/<tenantId>`)
-  say(`  appointments API  http://localhost:${appointments}/v1/appointments`)
-  say(`  calcom-sync       http://localhost:${sync}/readyz`)
-  say(`  review dashboard  http://localhost:${review}/`)
-  if (useSandbox) say(`  Cal.com sandbox   http://localhost:${portOf(byName('calcom-sandbox'))}/v2/bookings`)
-  say(`tenants from ${tenantsFile}; press Ctrl-C to stop`)
+  const summary = readySummary({
+    tenants,
+    ports: {
+      gateway: portOf('webhook-gateway'),
+      appointments: portOf('appointments'),
+      sync: portOf('calcom-sync'),
+      review: portOf('review'),
+      sandbox: useSandbox ? portOf('calcom-sandbox') : undefined,
+    },
+    tenantsFile: relative(root, tenantsFile) || tenantsFile,
+    demoTokens: resolve(tenantsFile) === DEMO_TENANTS,
+    demoAdminToken: env.CALSYNC_ADMIN_TOKEN ? undefined : adminToken,
+    now: new Date(),
+  })
+  if (format === 'json') for (const { msg, ...fields } of summary.records) say(msg, fields)
+  else process.stdout.write(`\n${summary.text}\n`)
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`[calsync] cannot start the stack: ${(error as Error).message}\n`)
+  complain(`cannot start the stack: ${(error as Error).message}`)
   void stopAll(1)
 })
