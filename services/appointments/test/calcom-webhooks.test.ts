@@ -41,6 +41,42 @@ describe('Cal.com webhooks into appointments', () => {
     expect(await h.events(created.id)).toHaveLength(1)
   })
 
+  it('waits for the webhook that introduces a booking when a later one overtakes it', async () => {
+    // Cal.com's second reschedule handled before its first: it must move the appointment, not make one.
+    const first = futureSlot(12, 9)
+    await h.deliverWebhook(ACME, bookingWebhook('BOOKING_CREATED', { uid: 'ooo-a', eventTypeId: 1001, start: first }))
+    const [original] = await eventually('the booking', async () => {
+      const found = await byUid('ooo-a')
+      return found.length === 1 ? found : undefined
+    })
+    const hop = (uid: string, rescheduleUid: string, hour: number) =>
+      bookingWebhook('BOOKING_RESCHEDULED', { uid, rescheduleUid, eventTypeId: 1001, start: futureSlot(12, hour) })
+    await h.deliverWebhook(ACME, hop('ooo-c', 'ooo-b', 13))
+    await h.deliverWebhook(ACME, hop('ooo-b', 'ooo-a', 11))
+    const moved = await eventually('the second hop applied', async () => {
+      const found = (await h.api(ADMIN, 'GET', `/v1/appointments/${original.id}`)).json()
+      return found.version === 3 ? found : undefined
+    })
+    expect(moved).toMatchObject({ start: futureSlot(12, 13), status: 'booked', calcomBookingUid: 'ooo-c' })
+    await settle()
+    const list = (await h.api(ADMIN, 'GET', '/v1/appointments?limit=200')).json()
+    const onThatDay = list.items.filter((item: { start: string }) => item.start.startsWith(first.slice(0, 10)))
+    expect(onThatDay.map((item: { id: string }) => item.id)).toEqual([original.id])
+
+    // A cancellation that overtakes the booking it cancels.
+    const lone = bookingWebhook('BOOKING_CREATED', { uid: 'ooo-x', eventTypeId: 1002, start: futureSlot(12, 15) })
+    await h.deliverWebhook(
+      ACME,
+      bookingWebhook('BOOKING_CANCELLED', { uid: 'ooo-x', eventTypeId: 1002, start: futureSlot(12, 15) }),
+    )
+    await h.deliverWebhook(ACME, lone)
+    const cancelled = await eventually('the overtaken booking cancelled', async () => {
+      const [found] = await byUid('ooo-x')
+      return found?.status === 'cancelled' ? found : undefined
+    })
+    expect(cancelled).toMatchObject({ version: 2, origin: 'calcom' })
+  })
+
   it('cancels and follows a reschedule chain of two hops', async () => {
     const start = futureSlot(1, 9)
     await h.deliverWebhook(ACME, bookingWebhook('BOOKING_CREATED', { uid: 'chain-a', eventTypeId: 1001, start }))

@@ -21,9 +21,19 @@ import type { ReviewPublisher } from '../review/review-publisher.ts'
 
 /**
  * What a verified Cal.com webhook turned out to be: `echo` reports a change calsync made itself,
- * `duplicate` one from Cal.com that is already applied.
+ * `duplicate` one from Cal.com that is already applied, `deferred` one about a booking whose
+ * earlier webhook may still be in flight (look again later).
  */
-export type WebhookOutcome = 'applied' | 'conflict' | 'echo' | 'duplicate' | 'ignored'
+export type WebhookOutcome = 'applied' | 'conflict' | 'echo' | 'duplicate' | 'ignored' | 'deferred'
+
+export interface HandleOptions {
+  /**
+   * Webhooks are handled concurrently, so a cancel or a reschedule can overtake the webhook that
+   * introduces its booking. Until the last chance such a webhook is deferred; then the booking
+   * is taken as one calsync never saw.
+   */
+  lastChance: boolean
+}
 
 export interface CalcomBookingHandlerDeps {
   store: AppointmentsStore
@@ -180,8 +190,10 @@ export function createCalcomBookingHandler(deps: CalcomBookingHandlerDeps) {
     tenantId: string,
     payload: CalcomBookingPayload,
     initiatedBy: Initiator,
+    options: HandleOptions,
   ): Promise<WebhookOutcome> {
     const doc = await store.findByBookingUid(tenantId, payload.uid)
+    if (!doc && !options.lastChance) return 'deferred'
     if (!doc) {
       deps.logger.warn({ tenantId, bookingUid: payload.uid }, 'cancellation for a booking calsync does not know')
       return 'ignored'
@@ -202,12 +214,14 @@ export function createCalcomBookingHandler(deps: CalcomBookingHandlerDeps) {
     tenantId: string,
     payload: CalcomBookingPayload,
     initiatedBy: Initiator,
+    options: HandleOptions,
   ): Promise<WebhookOutcome> {
     if (await store.isLinked(tenantId, payload.uid)) return repeated(tenantId, payload.uid)
     const ownId = calsyncAppointmentIdOf(payload.metadata ?? undefined)
     const doc =
       (payload.rescheduleUid ? await store.findByBookingUid(tenantId, payload.rescheduleUid) : undefined) ??
       (ownId ? await store.find(tenantId, ownId) : undefined)
+    if (!doc && !options.lastChance) return 'deferred'
     if (!doc) {
       deps.logger.warn(
         { tenantId, bookingUid: payload.uid, rescheduleUid: payload.rescheduleUid },
@@ -257,15 +271,20 @@ export function createCalcomBookingHandler(deps: CalcomBookingHandlerDeps) {
   }
 
   return {
-    async handle(tenantId: string, deliveryId: string, webhook: CalcomBookingWebhook): Promise<WebhookOutcome> {
+    async handle(
+      tenantId: string,
+      deliveryId: string,
+      webhook: CalcomBookingWebhook,
+      options: HandleOptions = { lastChance: true },
+    ): Promise<WebhookOutcome> {
       const initiatedBy: Initiator = { origin: 'calcom', via: `webhook:${deliveryId.slice(0, 16)}` }
       switch (webhook.triggerEvent) {
         case 'BOOKING_CREATED':
           return created(tenantId, webhook.payload, initiatedBy)
         case 'BOOKING_CANCELLED':
-          return cancelled(tenantId, webhook.payload, initiatedBy)
+          return cancelled(tenantId, webhook.payload, initiatedBy, options)
         case 'BOOKING_RESCHEDULED':
-          return rescheduled(tenantId, webhook.payload, initiatedBy)
+          return rescheduled(tenantId, webhook.payload, initiatedBy, options)
       }
     },
   }

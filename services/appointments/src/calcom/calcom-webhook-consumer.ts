@@ -1,10 +1,14 @@
 import { consumerDefinitions, createSchemaCheck, type Names, VerifiedWebhook } from '@calsync/contracts'
-import { ack, type InvalidMessage, type Logger, type RunningConsumer, startConsumer } from '@calsync/service-kit'
+import { ack, type InvalidMessage, type Logger, nak, type RunningConsumer, startConsumer } from '@calsync/service-kit'
 import type { JetStreamClient } from '@nats-io/jetstream'
 import type { AppointmentsMetrics } from '../metrics.ts'
 import type { CalcomBookingHandler } from './calcom-booking-handler.ts'
 
 const checkWebhook = createSchemaCheck(VerifiedWebhook)
+
+/** Deliveries a webhook about a not-yet-known booking waits for the webhook that introduces it. */
+const DEFER_DELIVERIES = 5
+const deferDelayMs = (deliveryCount: number) => Math.min(200 * 2 ** (deliveryCount - 1), 2000)
 
 /** Durable consumer of verified Cal.com webhooks: acked only after the change is written. */
 export function startCalcomWebhookConsumer(deps: {
@@ -23,9 +27,15 @@ export function startCalcomWebhookConsumer(deps: {
     logger: deps.logger,
     concurrency: 4,
     ...(deps.onInvalid ? { onInvalid: deps.onInvalid } : {}),
-    handle: async ({ body }) => {
-      const outcome = await deps.handler.handle(body.tenantId, body.deliveryId, body.webhook)
+    handle: async ({ body, deliveryCount }) => {
+      const outcome = await deps.handler.handle(body.tenantId, body.deliveryId, body.webhook, {
+        lastChance: deliveryCount >= DEFER_DELIVERIES,
+      })
       deps.metrics.webhookProcessed(body.webhook.triggerEvent, outcome)
+      if (outcome === 'deferred') {
+        log.debug({ tenantId: body.tenantId, bookingUid: body.webhook.payload.uid, deliveryCount }, 'webhook deferred')
+        return nak(deferDelayMs(deliveryCount))
+      }
       // Echoes are expected on every change calsync makes; debug keeps them out of the way.
       log[outcome === 'echo' || outcome === 'duplicate' ? 'debug' : 'info'](
         { tenantId: body.tenantId, trigger: body.webhook.triggerEvent, bookingUid: body.webhook.payload.uid, outcome },
