@@ -100,6 +100,8 @@ export interface ConsumerOptions<T> {
 }
 
 export interface RunningConsumer {
+  /** False once the pull loop has ended: `/readyz` must then say so rather than look healthy. */
+  isRunning(): boolean
   /** Stops pulling, waits for messages in flight to settle. */
   stop(): Promise<void>
 }
@@ -115,6 +117,8 @@ export async function startConsumer<T>(options: ConsumerOptions<T>): Promise<Run
   const consumer = await options.js.consumers.get(definition.stream, definition.durable)
   const messages = await consumer.consume({ max_messages: concurrency * 2 })
   const inFlight = new Set<Promise<void>>()
+  let running = true
+  let stopping = false
 
   const loop = (async () => {
     for await (const msg of messages) {
@@ -122,10 +126,15 @@ export async function startConsumer<T>(options: ConsumerOptions<T>): Promise<Run
       inFlight.add(task)
       if (inFlight.size >= concurrency) await Promise.race(inFlight)
     }
-  })()
+  })().finally(() => {
+    running = false
+    if (!stopping) log.error('consumer loop ended; the service is no longer ready')
+  })
 
   return {
+    isRunning: () => running,
     async stop() {
+      stopping = true
       await messages.close()
       await loop.catch((error: unknown) => log.error({ err: error }, 'consumer loop failed'))
       await Promise.allSettled([...inFlight])

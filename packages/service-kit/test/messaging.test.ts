@@ -128,7 +128,9 @@ describe('JetStream messaging against a real server', () => {
       msgId: 'ping-2',
     })
     await eventually('a second delivery', async () => (deliveries.length >= 2 ? true : undefined))
+    expect(running.isRunning()).toBe(true)
     await running.stop()
+    expect(running.isRunning()).toBe(false)
     expect(deliveries.slice(0, 2)).toEqual([1, 2])
   })
 

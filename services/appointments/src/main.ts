@@ -33,7 +33,7 @@ runMain('appointments', async () => {
   })
   const app = buildApp({
     logger: runtime.logger,
-    readiness: () => runtime.checkConnections(),
+    readiness: async () => ({ ...(await runtime.checkConnections()), consumers: components.consumersRunning() }),
     metrics: runtime.metrics,
     service: components.service,
     store: components.store,

@@ -114,6 +114,7 @@ export async function startComponents(deps: ComponentDeps) {
     idempotency: createIdempotency(store),
     authenticate: createBearerAuth(deps.tenants),
     sweep,
+    consumersRunning: () => webhooks.isRunning() && syncResults.isRunning(),
     /** Stop order: command responders and consumers (in-flight messages finish), then the relay. */
     async stop() {
       clearInterval(sweeper)

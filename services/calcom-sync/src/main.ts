@@ -30,7 +30,7 @@ runMain('calcom-sync', async () => {
   })
   const app = buildApp({
     logger: runtime.logger,
-    readiness: () => runtime.checkConnections(),
+    readiness: async () => ({ ...(await runtime.checkConnections()), consumers: components.consumersRunning() }),
     metrics: runtime.metrics,
   })
   await app.listen({ host: config.host, port: config.port })

@@ -69,6 +69,7 @@ export async function startComponents(deps: ComponentDeps) {
   return {
     store,
     counters,
+    consumersRunning: () => worker.isRunning(),
     /** Stop order: the worker (in-flight syncs finish), then the HTTP connections to Cal.com. */
     async stop() {
       backlog.stop()

@@ -34,7 +34,7 @@ runMain('review', async () => {
   })
   const app = buildApp({
     logger: runtime.logger,
-    readiness: () => runtime.checkConnections(),
+    readiness: async () => ({ ...(await runtime.checkConnections()), consumers: components.consumersRunning() }),
     metrics: runtime.metrics,
     items: components.items,
     results: components.results,

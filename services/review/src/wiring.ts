@@ -55,6 +55,7 @@ export async function startComponents(deps: ComponentDeps) {
     clock,
     commands: createAppointmentsCommands({ nc: deps.nc, names: deps.names, timeoutMs: deps.commandTimeoutMs }),
     authenticate: createReviewAuth({ tenants: deps.tenants, adminToken: deps.adminToken }),
+    consumersRunning: () => reviewRequests.isRunning() && syncResults.isRunning(),
     /** Stop order: consumers (in-flight messages finish), then the advisory subscription. */
     async stop() {
       openItems.stop()

@@ -27,6 +27,10 @@ describe('review as its own process (main.ts)', () => {
     const base = `http://127.0.0.1:${review.port}`
     const ready = await fetch(`${base}/readyz`)
     expect(ready.status).toBe(200)
+    expect(await ready.json()).toEqual({
+      status: 'ready',
+      checks: { nats: true, database: true, consumers: true },
+    })
     expect(ready.headers.get('x-trace-id')).toMatch(/^[0-9a-f]{32}$/)
     const page = await fetch(`${base}/`)
     expect(page.headers.get('content-type')).toMatch(/^text\/html/)
