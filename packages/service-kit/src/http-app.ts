@@ -82,13 +82,15 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
       .send({ error: ERROR_CODES.notFound, message: `no route for ${request.method} ${request.url.split('?')[0]}` }),
   )
 
-  app.get('/healthz', async () => ({ status: 'ok' }))
-  app.get('/readyz', async (_request, reply) => {
+  // Probes and scrapes arrive every few seconds; logging each would bury the requests that matter.
+  const quiet = { logLevel: 'warn' as const }
+  app.get('/healthz', quiet, async () => ({ status: 'ok' }))
+  app.get('/readyz', quiet, async (_request, reply) => {
     const checks = await options.readiness()
     const ready = Object.values(checks).every(Boolean)
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks })
   })
-  app.get('/metrics', async (_request, reply) =>
+  app.get('/metrics', quiet, async (_request, reply) =>
     reply.type(PROMETHEUS_CONTENT_TYPE).send(await options.metrics.scrape()),
   )
   return app
