@@ -97,6 +97,10 @@ describe('appointments API', () => {
     const wrong = await h.api('not-a-real-token-at-all', 'GET', '/v1/appointments')
     expect(wrong.statusCode).toBe(401)
     expect(wrong.body).not.toContain('not-a-real-token-at-all')
+    // Who is asking is settled before anything about the request is looked at.
+    const anonymousGarbage = await h.api(undefined, 'POST', '/v1/appointments', { nonsense: true })
+    expect(anonymousGarbage.statusCode).toBe(401)
+    expect(anonymousGarbage.json().error).toBe('unauthorized')
     await h.components.relay.runOnce()
     expect((await h.events()).length).toBe(before)
   })

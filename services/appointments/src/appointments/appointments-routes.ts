@@ -60,6 +60,10 @@ export async function appointmentsRoutes(
   },
 ) {
   const { service, store, idempotency, authenticate } = deps
+  // A missing or bad token is a 401 before the body is validated (no 400 hints to strangers).
+  app.addHook('onRequest', async (request) => {
+    authenticate(request)
+  })
 
   async function view(tenantId: string, id: string) {
     const doc = await store.find(tenantId, id)
