@@ -3,6 +3,7 @@ import { consumerDefinitions, streamDefinitions } from '@calsync/contracts'
 import { ensureConsumer, ensureStream, installShutdown, runMain, startRuntime } from '@calsync/service-kit'
 import { buildApp } from './app.ts'
 import { loadConfig } from './config.ts'
+import { advisoriesStreamDefinition, reviewAdvisoriesDefinition } from './intake/max-deliveries-consumer.ts'
 import { reviewSyncResultsDefinition } from './intake/sync-results-consumer.ts'
 import { startComponents } from './wiring.ts'
 
@@ -14,8 +15,14 @@ runMain('review', async () => {
   }
   const streams = streamDefinitions(config.names)
   // Review reads the sync stream too; whichever service starts first creates it.
-  for (const stream of [streams.review, streams.sync]) await ensureStream(runtime.jsm, stream)
-  for (const consumer of [consumerDefinitions(config.names).review, reviewSyncResultsDefinition(config.names)]) {
+  for (const stream of [streams.review, streams.sync, advisoriesStreamDefinition(config.names)]) {
+    await ensureStream(runtime.jsm, stream)
+  }
+  for (const consumer of [
+    consumerDefinitions(config.names).review,
+    reviewSyncResultsDefinition(config.names),
+    reviewAdvisoriesDefinition(config.names),
+  ]) {
     await ensureConsumer(runtime.jsm, consumer)
   }
   if (!runtime.db) throw new Error('review needs its database')

@@ -5,7 +5,7 @@ import type { NatsConnection } from '@nats-io/transport-node'
 import type { Db } from 'mongodb'
 import { createReviewAuth } from './auth/review-auth.ts'
 import { createAppointmentsCommands } from './commands/appointments-commands.ts'
-import { startMaxDeliveriesListener } from './intake/max-deliveries-listener.ts'
+import { reviewAdvisoriesDefinition, startMaxDeliveriesConsumer } from './intake/max-deliveries-consumer.ts'
 import { startReviewRequestsConsumer } from './intake/review-requests-consumer.ts'
 import { reviewSyncResultsDefinition, startSyncResultsConsumer } from './intake/sync-results-consumer.ts'
 import { createReviewItemsStore } from './items/review-items-store.ts'
@@ -38,15 +38,18 @@ export async function startComponents(deps: ComponentDeps) {
   await items.ensureIndexes()
   await results.ensureIndexes()
   const common = { js: deps.js, names: deps.names, items, logger: deps.logger, clock }
-  const advisories = startMaxDeliveriesListener({ ...common, nc: deps.nc, jsm: deps.jsm })
-  await advisories.ready()
+  const advisories = await startMaxDeliveriesConsumer({ ...common, jsm: deps.jsm })
   const reviewRequests = await startReviewRequestsConsumer(common)
   const syncResults = await startSyncResultsConsumer({ ...common, results })
   const openItems = observeOpenReviewItems({ meter: deps.meter, items, logger: deps.logger })
   const backlog = observeConsumerBacklog({
     meter: deps.meter,
     js: deps.js,
-    consumers: [consumerDefinitions(deps.names).review, reviewSyncResultsDefinition(deps.names)],
+    consumers: [
+      consumerDefinitions(deps.names).review,
+      reviewSyncResultsDefinition(deps.names),
+      reviewAdvisoriesDefinition(deps.names),
+    ],
     logger: deps.logger,
   })
   return {
@@ -55,8 +58,8 @@ export async function startComponents(deps: ComponentDeps) {
     clock,
     commands: createAppointmentsCommands({ nc: deps.nc, names: deps.names, timeoutMs: deps.commandTimeoutMs }),
     authenticate: createReviewAuth({ tenants: deps.tenants, adminToken: deps.adminToken }),
-    consumersRunning: () => reviewRequests.isRunning() && syncResults.isRunning(),
-    /** Stop order: consumers (in-flight messages finish), then the advisory subscription. */
+    consumersRunning: () => reviewRequests.isRunning() && syncResults.isRunning() && advisories.isRunning(),
+    /** Stop order: consumers (in-flight messages finish). */
     async stop() {
       openItems.stop()
       backlog.stop()

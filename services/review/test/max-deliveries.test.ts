@@ -1,61 +1,72 @@
-import { AckPolicy, type JsMsg } from '@nats-io/jetstream'
+import { type Names, streamDefinitions } from '@calsync/contracts'
+import { ensureStream } from '@calsync/service-kit'
+import { AckPolicy, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream'
 import { nanos } from '@nats-io/transport-node'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { eventually, uniqueNames } from '../../../test/support/infra.ts'
 import { ACME, TEST_SECRETS } from '../../../test/support/tenants.ts'
+import { advisoriesStreamDefinition } from '../src/intake/max-deliveries-consumer.ts'
 import type { ReviewItemView } from '../src/items/review-item.ts'
 import { type ReviewHarness, startReviewHarness } from './support/review-harness.ts'
 
-describe('MAX_DELIVERIES advisories (the poison-message safety net)', () => {
-  let r: ReviewHarness
-  const streams: string[] = []
-  beforeAll(async () => {
-    r = await startReviewHarness()
+/**
+ * A durable on calsync's webhook stream that gives up after two deliveries: a pull stays open
+ * while every delivery is nak'd, so the server decides the message is done for and says so.
+ */
+async function giveUpOn(
+  clients: { js: JetStreamClient; jsm: JetStreamManager },
+  names: Names,
+  subject: string,
+  body: string,
+) {
+  const stream = streamDefinitions(names).webhooks
+  await ensureStream(clients.jsm, stream)
+  const durable = `tiny-${Math.random().toString(36).slice(2, 8)}`
+  await clients.jsm.consumers.add(stream.name, {
+    durable_name: durable,
+    ack_policy: AckPolicy.Explicit,
+    max_deliver: 2,
+    ack_wait: nanos(30_000),
+    filter_subject: subject,
   })
-  afterAll(async () => {
-    for (const stream of streams) await r.jsm.streams.delete(stream).catch(() => undefined)
-    await r?.close()
-  })
-
-  /**
-   * A tiny stream whose durable gives up after two deliveries; a pull stays open while every
-   * delivery is nak'd, so the server gets to decide the message is done for and says so.
-   */
-  async function giveUpOn(stream: string, subjectPrefix: string, subject: string, body: string) {
-    streams.push(stream)
-    await r.jsm.streams.add({ name: stream, subjects: [`${subjectPrefix}.>`] })
-    await r.jsm.consumers.add(stream, {
-      durable_name: 'tiny',
-      ack_policy: AckPolicy.Explicit,
-      max_deliver: 2,
-      ack_wait: nanos(30_000),
-    })
-    const published = await r.js.publish(subject, body)
-    const consumer = await r.js.consumers.get(stream, 'tiny')
-    const messages = await consumer.consume({ max_messages: 1 })
-    const deliveries: JsMsg[] = []
-    const loop = (async () => {
-      for await (const message of messages) {
-        deliveries.push(message)
-        message.nak()
-      }
-    })()
-    return {
-      seq: published.seq,
-      deliveries,
-      async stop() {
-        await messages.close()
-        await loop
-      },
+  const published = await clients.js.publish(subject, body)
+  const consumer = await clients.js.consumers.get(stream.name, durable)
+  const messages = await consumer.consume({ max_messages: 1 })
+  const deliveries: JsMsg[] = []
+  const loop = (async () => {
+    for await (const message of messages) {
+      deliveries.push(message)
+      message.nak()
     }
+  })()
+  return {
+    stream: stream.name,
+    durable,
+    seq: published.seq,
+    deliveries,
+    async stop() {
+      await messages.close()
+      await loop
+    },
+  }
+}
+
+describe('MAX_DELIVERIES advisories (the poison-message safety net)', () => {
+  const harnesses: ReviewHarness[] = []
+  afterAll(async () => {
+    for (const harness of harnesses) await harness.close()
+  })
+  const start = async (names?: Names) => {
+    const harness = await startReviewHarness(names ? { names } : {})
+    harnesses.push(harness)
+    return harness
   }
 
   it('turns a message a calsync consumer gave up on into a poison_message item of its tenant', async () => {
-    const ns = r.names.namespace
-    const stream = `${ns}_TINY`
-    const subject = `${ns}.tiny.${ACME}.thing`
-    const run = await giveUpOn(stream, `${ns}.tiny`, subject, '{"hello":"world"}')
-    const causeId = `max_deliveries:${stream}:${run.seq}`
+    const r = await start()
+    const subject = r.names.subjects.webhook(ACME, 'BOOKING_CREATED')
+    const run = await giveUpOn(r, r.names, subject, '{"hello":"world"}')
+    const causeId = `max_deliveries:${run.stream}:${run.seq}`
     const item = await eventually('the poison item', () => r.itemOf(causeId), 20_000)
     await run.stop()
     expect(run.deliveries).toHaveLength(2)
@@ -67,10 +78,10 @@ describe('MAX_DELIVERIES advisories (the poison-message safety net)', () => {
       attempts: 2,
       status: 'open',
     })
-    expect(item.errorMessage).toContain('tiny')
+    expect(item.errorMessage).toContain(run.durable)
     expect(item.detail).toMatchObject({
-      stream,
-      consumer: 'tiny',
+      stream: run.stream,
+      consumer: run.durable,
       streamSequence: run.seq,
       subject,
       preview: '{"hello":"world"}',
@@ -80,22 +91,22 @@ describe('MAX_DELIVERIES advisories (the poison-message safety net)', () => {
     expect(listed.json().items.map((i: ReviewItemView) => i.id)).toContain(item.id)
   })
 
-  it("ignores other deployments' streams; a subject without a tenant gives tenant 'unknown'", async () => {
-    const foreign = uniqueNames().namespace
-    const foreignStream = `${foreign}_TINY`
-    const seen = r.nc.subscribe(`$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${foreignStream}.>`, { max: 1 })
-    const foreignRun = await giveUpOn(foreignStream, `${foreign}.tiny`, `${foreign}.tiny.${ACME}.x`, '{}')
-    for await (const _ of seen) break
-    await foreignRun.stop()
-
-    const ns = r.names.namespace
-    const stream = `${ns}_TINY2`
-    const run = await giveUpOn(stream, `${ns}.tiny2`, `${ns}.tiny2.Not_A_Tenant.x`, 'raw bytes')
-    const item = await eventually('the poison item', () => r.itemOf(`max_deliveries:${stream}:${run.seq}`), 20_000)
+  it('keeps an advisory sent while no review instance runs, and records it once review starts', async () => {
+    const names = uniqueNames()
+    const probe = await start()
+    // The stream exists from review's first start on; here it is made without running review.
+    await ensureStream(probe.jsm, advisoriesStreamDefinition(names))
+    const run = await giveUpOn(probe, names, names.subjects.webhook('Not_A_Tenant', 'BOOKING_CREATED'), 'raw bytes')
+    await eventually('the advisory stored', async () => {
+      const info = await probe.jsm.streams.info(advisoriesStreamDefinition(names).name)
+      return info.state.messages === 1 ? true : undefined
+    })
     await run.stop()
+
+    const r = await start(names)
+    const item = await eventually('the poison item', () => r.itemOf(`max_deliveries:${run.stream}:${run.seq}`), 20_000)
     expect(item).toMatchObject({ tenantId: 'unknown', kind: 'poison_message', errorCode: 'max_deliveries' })
-    // The foreign advisory came first on the same subscription and was decided synchronously.
-    expect(await r.itemOf(`max_deliveries:${foreignStream}:${foreignRun.seq}`)).toBeUndefined()
-    expect(await r.components.items.items.countDocuments({ 'detail.stream': foreignStream })).toBe(0)
+    // Another deployment's give-ups on the same server are not ours: none reached this one.
+    expect(await probe.components.items.items.countDocuments({ 'detail.stream': run.stream })).toBe(0)
   })
 })

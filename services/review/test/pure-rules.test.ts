@@ -2,7 +2,7 @@ import { createNames } from '@calsync/contracts'
 import { tenantOfSubject } from '@calsync/service-kit'
 import { describe, expect, it } from 'vitest'
 import { parseResyncArgs, UsageError } from '../src/cli/resync-cli.ts'
-import { isOwnStream } from '../src/intake/max-deliveries-listener.ts'
+import { advisoriesStreamDefinition } from '../src/intake/max-deliveries-consumer.ts'
 import { reviewItemIdOf } from '../src/items/review-item.ts'
 import { parseWindow } from '../src/stats/stats-window.ts'
 
@@ -27,10 +27,16 @@ describe('review rules without servers', () => {
     expect(tenantOfSubject(names, 'ns1.calcom.webhook.bright-smiles.BOOKING_CREATED')).toBe('bright-smiles')
     expect(tenantOfSubject(names, 'ns1.sync.Not_A_Tenant.failed')).toBeUndefined()
     expect(tenantOfSubject(createNames(''), 'review.acme-dental.sync_failed')).toBe('acme-dental')
-    expect(isOwnStream(names, 'ns1_CALSYNC_SYNC')).toBe(true)
-    expect(isOwnStream(names, 'ns2_CALSYNC_SYNC')).toBe(false)
-    expect(isOwnStream(createNames(''), 'CALSYNC_REVIEW')).toBe(true)
-    expect(isOwnStream(createNames(''), 'ORDERS')).toBe(false)
+    expect(advisoriesStreamDefinition(names)).toMatchObject({
+      name: 'ns1_CALSYNC_ADVISORIES',
+      subjects: [
+        '$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.ns1_CALSYNC_WEBHOOKS.*',
+        '$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.ns1_CALSYNC_APPOINTMENTS.*',
+        '$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.ns1_CALSYNC_SYNC.*',
+        '$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.ns1_CALSYNC_REVIEW.*',
+      ],
+    })
+    expect(advisoriesStreamDefinition(createNames('')).name).toBe('CALSYNC_ADVISORIES')
   })
 
   it('parses the resync command line', () => {

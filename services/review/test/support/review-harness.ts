@@ -29,6 +29,7 @@ import {
 import { fileLogger } from '../../../../test/support/logs.ts'
 import { openTestTenants, TEST_SECRETS } from '../../../../test/support/tenants.ts'
 import { buildApp } from '../../src/app.ts'
+import { advisoriesStreamDefinition, reviewAdvisoriesDefinition } from '../../src/intake/max-deliveries-consumer.ts'
 import { reviewSyncResultsDefinition } from '../../src/intake/sync-results-consumer.ts'
 import type { ReviewItemView } from '../../src/items/review-item.ts'
 import { type Components, startComponents } from '../../src/wiring.ts'
@@ -45,8 +46,13 @@ export async function startReviewHarness(options: { names?: Names } = {}) {
   const jsm = await jetstreamManager(nc)
   const js = jetstream(nc)
   const streams = streamDefinitions(names)
-  for (const stream of [streams.review, streams.sync]) await ensureStream(jsm, stream)
-  const consumers = [consumerDefinitions(names).review, reviewSyncResultsDefinition(names)]
+  for (const stream of [streams.review, streams.sync, advisoriesStreamDefinition(names)])
+    await ensureStream(jsm, stream)
+  const consumers = [
+    consumerDefinitions(names).review,
+    reviewSyncResultsDefinition(names),
+    reviewAdvisoriesDefinition(names),
+  ]
   for (const consumer of consumers) await ensureConsumer(jsm, consumer)
   const tenants: TenantRegistry = await openTestTenants(nc, names)
   const logger = fileLogger('review')
