@@ -35,8 +35,8 @@ async function prepare(): Promise<DemoContext> {
   )
   report.heading(`  appointments ${config.appointmentsUrl}   review ${config.reviewUrl}`)
   report.heading(`  gateway ${config.gatewayUrl}   Cal.com sandbox ${config.sandboxUrl}`)
-  const leftOver = await liftOutage({ sandbox, calcom, tenant })
-  if (leftOver > 0) report.heading(`  an interrupted run left a Cal.com outage behind: ${leftOver} fault(s) used up`)
+  const leftOver = await liftOutage({ sandbox, tenant })
+  if (leftOver > 0) report.heading(`  an interrupted run left a Cal.com outage behind: ${leftOver} fault(s) lifted`)
   const slots = await findRunSlots(tenant, appointments, sandbox, SLOTS_PER_RUN, new Date())
   report.heading(`  free slots from ${showTime(slots[0] as string)} (none held on either side)`)
   let next = 0

@@ -166,10 +166,6 @@ export function calcomClient(config: DemoConfig, apiKey: string) {
       const answer = await call('POST', `/v2/bookings/${uid}/cancel`, { cancellationReason: 'calsync demo' })
       return expectStatus(answer, 200, `Cal.com cancel of ${uid}`).data
     },
-    /** A create the outage fault answers with 500; used up faults let it through to a 400 (empty body). */
-    async createWithoutBody(): Promise<number> {
-      return (await call('POST', '/v2/bookings', {})).status
-    },
   }
 }
 
@@ -194,6 +190,11 @@ export function sandboxControl(config: DemoConfig) {
     },
     async faults(): Promise<QueuedFault[]> {
       return expectStatus(await requestJson<QueuedFault[]>('GET', url('/faults')), 200, 'sandbox faults')
+    },
+    /** Lifts the tenant's queued faults; answers how many there were. */
+    async clearFaults(tenantId: string): Promise<number> {
+      const answer = await requestJson<{ cleared: number }>('DELETE', url(`/faults?tenantId=${tenantId}`))
+      return expectStatus(answer, 200, 'sandbox fault clearing').cleared
     },
   }
 }

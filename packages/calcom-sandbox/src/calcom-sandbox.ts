@@ -139,6 +139,7 @@ export function createCalcomSandbox(options: CalcomSandboxOptions): CalcomSandbo
   const control: SandboxControl = {
     addFault: (match, action, times = 1) => faults.add(match, action, times),
     faults: () => faults.pending(),
+    clearFaults: (tenantId) => faults.clear(tenantId),
     bookings: (tenantId) =>
       store
         .all()

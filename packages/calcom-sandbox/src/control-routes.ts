@@ -8,6 +8,8 @@ import type { WebhookDelivery } from './webhook-sender.ts'
 export interface SandboxControl {
   addFault(match: FaultMatch, action: FaultAction, times?: number): void
   faults(): QueuedFault[]
+  /** Lifts queued faults (of one tenant, when given) without touching bookings or logs. */
+  clearFaults(tenantId?: string): number
   bookings(tenantId?: string): Booking[]
   requests(): RequestRecord[]
   webhooks(): WebhookDelivery[]
@@ -27,6 +29,10 @@ export function controlRoutes(app: FastifyInstance, control: SandboxControl): vo
     return reply.code(201).send({ status: 'queued', faults: control.faults() })
   })
   app.get('/_sandbox/faults', async () => control.faults())
+  app.delete('/_sandbox/faults', async (request) => {
+    const { tenantId } = request.query as { tenantId?: string }
+    return { status: 'cleared', cleared: control.clearFaults(tenantId) }
+  })
   app.get('/_sandbox/bookings', async (request) => control.bookings((request.query as { tenantId?: string }).tenantId))
   app.get('/_sandbox/requests', async () => control.requests())
   app.get('/_sandbox/webhooks', async () => control.webhooks())

@@ -89,6 +89,12 @@ export function createFaultQueue() {
         ...fault,
         match: { ...fault.match, ...(fault.match.apiKey ? { apiKey: '[redacted]' } : {}) },
       })),
+    /** Drops queued faults (only those matching one tenant, when given); answers how many went. */
+    clear(tenantId?: string): number {
+      const before = queued.length
+      queued = tenantId === undefined ? [] : queued.filter((fault) => fault.match.tenantId !== tenantId)
+      return before - queued.length
+    },
     reset(): void {
       queued = []
     },

@@ -91,6 +91,18 @@ describe('control API', () => {
     expect((await h.book(futureSlot(0, 10))).status).toBe(201)
   })
 
+  it('lifts one tenant’s faults, or all, and nothing else', async () => {
+    const booking = (await h.book(futureSlot(0, 10))).body.data
+    h.sandbox.addFault({ tenantId: ACME }, { status: 500 }, 3)
+    h.sandbox.addFault({ tenantId: BRIGHT }, { status: 503 }, 2)
+    expect((await h.control('DELETE', `/faults?tenantId=${ACME}`)).body).toEqual({ status: 'cleared', cleared: 1 })
+    expect((await h.control('GET', '/faults')).body).toMatchObject([{ match: { tenantId: BRIGHT }, remaining: 2 }])
+    expect((await h.call('GET', `/v2/bookings/${booking.uid}`)).status).toBe(200)
+    expect((await h.control('DELETE', '/faults')).body).toEqual({ status: 'cleared', cleared: 1 })
+    expect((await h.control('GET', '/faults')).body).toEqual([])
+    expect((await h.control('GET', '/bookings')).body).toHaveLength(1)
+  })
+
   it('flushes webhooks over HTTP too', async () => {
     await h.book(futureSlot(0, 10))
     const flushed = await h.control('POST', '/webhooks/flush')
