@@ -254,6 +254,43 @@ describe('Cal.com webhooks into appointments', () => {
     expect(reviews[0]?.subject).toBe(h.names.subjects.review(ACME, 'double_booking'))
   })
 
+  it('keeps a double booking visible whatever is written to the sync state, until a new change ends it', async () => {
+    const local = (
+      await h.api(ADMIN, 'POST', '/v1/appointments', { eventTypeId: 1002, start: futureSlot(13, 10), attendee })
+    ).json()
+    await h.deliverWebhook(
+      ACME,
+      bookingWebhook('BOOKING_CREATED', { uid: 'race-kept', eventTypeId: 1002, start: futureSlot(13, 10) }),
+    )
+    const [remote] = await eventually('the Cal.com booking', async () => {
+      const found = await byUid('race-kept')
+      return found.length === 1 ? found : undefined
+    })
+    await settle()
+    // What FerretDB can do when a sync result is written while the conflict is found: the state
+    // document ends with the sync result's status. The double booking must not disappear with it.
+    await h.components.store.syncStates.updateOne({ _id: local.id }, { $set: { status: 'failed' } })
+    const localNow = (await h.api(ADMIN, 'GET', `/v1/appointments/${local.id}/sync-status`)).json()
+    expect(localNow).toMatchObject({ status: 'conflict', requiresManualReview: true })
+    const request = { type: 'appointments.resync', tenantId: ACME, olderThanSeconds: 0, requestedBy: 'test' } as const
+    const dry = await h.components.resync.resync({ ...request, dryRun: true })
+    expect(dry.appointmentIds).not.toContain(local.id)
+    const since = new Date(Date.now() - 3_600_000).toISOString()
+    const stats = await h.components.resync.syncStats({ type: 'appointments.sync_stats', tenantId: ACME, since })
+    const conflicted = (await h.api(ADMIN, 'GET', '/v1/appointments?limit=200'))
+      .json()
+      .items.filter((item: { sync: { status: string } }) => item.sync.status === 'conflict')
+    expect(conflicted.map((item: { id: string }) => item.id)).toEqual(expect.arrayContaining([local.id, remote.id]))
+    expect(stats.conflict).toBe(conflicted.length)
+
+    // The operator moves the local appointment: a new version, no longer double-booked.
+    const moved = await h.api(ADMIN, 'POST', `/v1/appointments/${local.id}/reschedule`, { start: futureSlot(13, 14) })
+    expect(moved.statusCode, moved.body).toBe(200)
+    const after = (await h.api(ADMIN, 'GET', `/v1/appointments/${local.id}/sync-status`)).json()
+    expect(after.status).toBe('pending')
+    expect((await h.api(ADMIN, 'GET', `/v1/appointments/${remote.id}/sync-status`)).json().status).toBe('conflict')
+  })
+
   it('sends a schema-invalid message to review and keeps consuming', async () => {
     const { publishMessage } = await import('@calsync/service-kit')
     await publishMessage(

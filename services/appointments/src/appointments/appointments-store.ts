@@ -30,6 +30,36 @@ export function snapshotOfDoc(doc: AppointmentDoc): AppointmentSnapshot {
 
 export type SyncStateDoc = SyncState & { _id: string; tenantId: string; updatedAt: string }
 
+/**
+ * A double booking (I2) found for one version of an appointment. Kept apart from `sync_states`
+ * and only ever inserted: FerretDB rewrites a whole document on update, so a `conflict` status set
+ * there could be overwritten by a sync result written at the same moment. A later change of the
+ * appointment (a new version) is the operator's answer and ends the conflict.
+ */
+export interface ConflictDoc {
+  /** `<appointmentId>:v<version>` */
+  _id: string
+  tenantId: string
+  appointmentId: string
+  version: number
+  /** The other appointments of the double booking. */
+  with: string[]
+  flaggedAt: string
+}
+
+const conflictKey = (appointmentId: string, version: number) => `${appointmentId}:v${version}`
+
+/** The sync state as everyone reads it: a conflict of its version wins over what sync results said. */
+function withConflict(state: SyncStateDoc, conflict: ConflictDoc | undefined): SyncStateDoc {
+  if (!conflict) return state
+  return {
+    ...state,
+    status: 'conflict',
+    requiresManualReview: true,
+    flaggedAt: state.status === 'conflict' && state.flaggedAt ? state.flaggedAt : conflict.flaggedAt,
+  }
+}
+
 /** A Cal.com booking uid known to belong to an appointment (the uid chain of reschedules included). */
 export interface LinkDoc {
   _id: string
@@ -72,6 +102,15 @@ export function createAppointmentsStore(db: Db) {
   const links = db.collection<LinkDoc>('calcom_links')
   const claims = db.collection<ClaimDoc>('slot_claims')
   const idempotency = db.collection<IdempotencyDoc>('idempotency_keys')
+  const conflicts = db.collection<ConflictDoc>('sync_conflicts')
+
+  async function conflictsOf(states: SyncStateDoc[]): Promise<Map<string, ConflictDoc>> {
+    if (states.length === 0) return new Map()
+    const found = await conflicts
+      .find({ _id: { $in: states.map((state) => conflictKey(state._id, state.version)) } })
+      .toArray()
+    return new Map(found.map((conflict) => [conflict.appointmentId, conflict]))
+  }
 
   const linkKey = (tenantId: string, uid: string) => `${tenantId}|${uid}`
 
@@ -82,6 +121,7 @@ export function createAppointmentsStore(db: Db) {
     links,
     claims,
     idempotency,
+    conflicts,
 
     async ensureIndexes(): Promise<void> {
       await appointments.createIndex({ tenantId: 1, start: 1, _id: 1 })
@@ -90,6 +130,7 @@ export function createAppointmentsStore(db: Db) {
       await links.createIndex({ appointmentId: 1, linkedAt: -1 })
       await claims.createIndex({ appointmentId: 1 })
       await claims.createIndex({ claimedAt: 1 })
+      await conflicts.createIndex({ tenantId: 1, flaggedAt: 1 })
     },
 
     async find(tenantId: string, id: string): Promise<AppointmentDoc | undefined> {
@@ -115,12 +156,39 @@ export function createAppointmentsStore(db: Db) {
     },
 
     async syncState(tenantId: string, id: string): Promise<SyncStateDoc | undefined> {
-      return (await syncStates.findOne({ _id: id, tenantId })) ?? undefined
+      const state = await syncStates.findOne({ _id: id, tenantId })
+      if (!state) return undefined
+      return withConflict(state, (await conflictsOf([state])).get(id))
     },
 
     async syncStatesOf(tenantId: string, ids: string[]): Promise<Map<string, SyncStateDoc>> {
       const found = await syncStates.find({ tenantId, _id: { $in: ids } }).toArray()
-      return new Map(found.map((state) => [state._id, state]))
+      const marked = await conflictsOf(found)
+      return new Map(found.map((state) => [state._id, withConflict(state, marked.get(state._id))]))
+    },
+
+    /** Of these sync states, the ids whose current version is in a double booking. */
+    async conflictedIds(states: SyncStateDoc[]): Promise<Set<string>> {
+      return new Set((await conflictsOf(states)).keys())
+    },
+
+    /** Marks each appointment's current version as part of one double booking; repeats change nothing. */
+    async markConflict(tenantId: string, appointmentIds: string[], now: Date): Promise<void> {
+      const states = await syncStates.find({ tenantId, _id: { $in: appointmentIds } }).toArray()
+      for (const state of states) {
+        try {
+          await conflicts.insertOne({
+            _id: conflictKey(state._id, state.version),
+            tenantId,
+            appointmentId: state._id,
+            version: state.version,
+            with: appointmentIds.filter((id) => id !== state._id),
+            flaggedAt: now.toISOString(),
+          })
+        } catch (error) {
+          if (!isDuplicateKeyError(error)) throw error
+        }
+      }
     },
 
     /** Records that a Cal.com booking uid belongs to an appointment; true if it was new. */

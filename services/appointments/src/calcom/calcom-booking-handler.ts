@@ -69,11 +69,7 @@ export function createCalcomBookingHandler(deps: CalcomBookingHandlerDeps) {
     holders: string[],
     payload: CalcomBookingPayload,
   ) {
-    const now = clock().toISOString()
-    await store.syncStates.updateMany(
-      { tenantId, _id: { $in: [appointmentId, ...holders] } },
-      { $set: { status: 'conflict', requiresManualReview: true, flaggedAt: now, updatedAt: now } },
-    )
+    await store.markConflict(tenantId, [appointmentId, ...holders], clock())
     await reviews.doubleBooking(tenantId, [appointmentId, ...holders], {
       calcomBookingUid: payload.uid,
       start: payload.startTime,

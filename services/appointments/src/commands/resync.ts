@@ -71,7 +71,10 @@ export function createResync(deps: { store: AppointmentsStore; onEvent: () => vo
         const cutoff = new Date(now.getTime() - (request.olderThanSeconds ?? 0) * 1000)
         filter.changedAt = { $lte: toIso(cutoff) }
       }
-      const states = await store.syncStates.find(filter).sort({ changedAt: 1 }).limit(MAX_MATCHES).toArray()
+      const found = await store.syncStates.find(filter).sort({ changedAt: 1 }).limit(MAX_MATCHES).toArray()
+      // A double booking waits for an operator, however its sync stands: not for a bulk re-sync.
+      const conflicted = request.appointmentIds ? new Set<string>() : await store.conflictedIds(found)
+      const states = found.filter((state) => !conflicted.has(state._id))
       const appointmentIds = states.map((state) => state._id)
       if (request.dryRun) return { matched: states.length, appointmentIds, dispatched: 0 }
       let dispatched = 0
@@ -93,6 +96,21 @@ export function createResync(deps: { store: AppointmentsStore; onEvent: () => vo
       for (const group of groups) {
         if (group._id in reply && group._id !== 'total') reply[group._id as keyof SyncStatsReply] = group.count
         reply.total += group.count
+      }
+      // Double bookings are kept apart from the states (see ConflictDoc): count them as conflicts.
+      const marked = await store.conflicts
+        .find(request.tenantId ? { tenantId: request.tenantId } : {}, { projection: { appointmentId: 1, version: 1 } })
+        .toArray()
+      if (marked.length > 0) {
+        const states = await store.syncStates
+          .find({ ...match, _id: { $in: marked.map((conflict) => conflict.appointmentId) } })
+          .toArray()
+        for (const id of await store.conflictedIds(states)) {
+          const status = states.find((candidate) => candidate._id === id)?.status
+          if (!status || status === 'conflict' || !(status in reply)) continue
+          reply[status as keyof SyncStatsReply]--
+          reply.conflict++
+        }
       }
       return reply
     },
