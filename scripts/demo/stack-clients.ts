@@ -1,6 +1,8 @@
 // Thin clients for the running stack: calsync's appointments and review APIs, the Cal.com API as
 // a Cal.com user calls it (the sandbox serves it), and the sandbox's control API.
+
 import type { Booking, FaultAction, FaultMatch, QueuedFault, WebhookDelivery } from '@calsync/calcom-sandbox'
+import { parsePrometheusText } from '../lib/prometheus-text.ts'
 import type { DemoConfig } from './demo-config.ts'
 import { expectStatus, requestJson } from './http-json.ts'
 
@@ -207,19 +209,5 @@ export async function readCounter(
 ): Promise<number | undefined> {
   const answer = await requestJson<string>('GET', `${baseUrl}/metrics`, { headers: { accept: 'text/plain' } })
   if (answer.status !== 200 || typeof answer.body !== 'string') return undefined
-  let sum = 0
-  for (const line of answer.body.split('\n')) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue
-    const labelsEnd = line.indexOf('}')
-    const labelText = labelsEnd === -1 ? '' : line.slice(name.length, labelsEnd + 1)
-    const wanted = Object.entries(labels).every(([label, value]) =>
-      [`{${label}="${value}"`, `,${label}="${value}"`].some((pair) => labelText.includes(pair)),
-    )
-    const [value] = line
-      .slice(labelsEnd === -1 ? name.length : labelsEnd + 1)
-      .trim()
-      .split(/\s+/)
-    if (wanted) sum += Number(value)
-  }
-  return sum
+  return parsePrometheusText(answer.body).value(name, labels) ?? 0
 }

@@ -1,10 +1,8 @@
 // Composition root of review: the only module that reads env, connects, listens and shuts down.
-import { consumerDefinitions, streamDefinitions } from '@calsync/contracts'
-import { ensureConsumer, ensureStream, installShutdown, runMain, startRuntime } from '@calsync/service-kit'
+import { installShutdown, runMain, startRuntime } from '@calsync/service-kit'
 import { buildApp } from './app.ts'
 import { loadConfig } from './config.ts'
-import { advisoriesStreamDefinition, reviewAdvisoriesDefinition } from './intake/max-deliveries-consumer.ts'
-import { reviewSyncResultsDefinition } from './intake/sync-results-consumer.ts'
+import { ensureReviewTopology } from './topology.ts'
 import { startComponents } from './wiring.ts'
 
 runMain('review', async () => {
@@ -13,18 +11,7 @@ runMain('review', async () => {
   if (!config.adminToken) {
     runtime.logger.warn('CALSYNC_ADMIN_TOKEN is not set: only tenant tokens can use the review API')
   }
-  const streams = streamDefinitions(config.names)
-  // Review reads the sync stream too; whichever service starts first creates it.
-  for (const stream of [streams.review, streams.sync, advisoriesStreamDefinition(config.names)]) {
-    await ensureStream(runtime.jsm, stream)
-  }
-  for (const consumer of [
-    consumerDefinitions(config.names).review,
-    reviewSyncResultsDefinition(config.names),
-    reviewAdvisoriesDefinition(config.names),
-  ]) {
-    await ensureConsumer(runtime.jsm, consumer)
-  }
+  await ensureReviewTopology(runtime.jsm, config.names)
   if (!runtime.db) throw new Error('review needs its database')
 
   const components = await startComponents({

@@ -1,16 +1,17 @@
-import { consumerDefinitions, type Names } from '@calsync/contracts'
+import type { Names } from '@calsync/contracts'
 import { type Logger, type Meter, observeConsumerBacklog, type TenantRegistry } from '@calsync/service-kit'
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream'
 import type { NatsConnection } from '@nats-io/transport-node'
 import type { Db } from 'mongodb'
 import { createReviewAuth } from './auth/review-auth.ts'
 import { createAppointmentsCommands } from './commands/appointments-commands.ts'
-import { reviewAdvisoriesDefinition, startMaxDeliveriesConsumer } from './intake/max-deliveries-consumer.ts'
+import { startMaxDeliveriesConsumer } from './intake/max-deliveries-consumer.ts'
 import { startReviewRequestsConsumer } from './intake/review-requests-consumer.ts'
-import { reviewSyncResultsDefinition, startSyncResultsConsumer } from './intake/sync-results-consumer.ts'
+import { startSyncResultsConsumer } from './intake/sync-results-consumer.ts'
 import { createReviewItemsStore } from './items/review-items-store.ts'
 import { observeOpenReviewItems } from './metrics.ts'
 import { createSyncResultsStore } from './stats/sync-results-store.ts'
+import { reviewTopology } from './topology.ts'
 
 export interface ComponentDeps {
   db: Db
@@ -45,11 +46,7 @@ export async function startComponents(deps: ComponentDeps) {
   const backlog = observeConsumerBacklog({
     meter: deps.meter,
     js: deps.js,
-    consumers: [
-      consumerDefinitions(deps.names).review,
-      reviewSyncResultsDefinition(deps.names),
-      reviewAdvisoriesDefinition(deps.names),
-    ],
+    consumers: reviewTopology(deps.names).consumers,
     logger: deps.logger,
   })
   return {

@@ -84,7 +84,8 @@ export function createResync(deps: { store: AppointmentsStore; onEvent: () => vo
     },
 
     async syncStats(request: SyncStatsRequest): Promise<SyncStatsReply> {
-      const match: Filter<SyncStateDoc> = { changedAt: { $gte: new Date(request.since).toISOString() } }
+      const since = new Date(request.since).toISOString()
+      const match: Filter<SyncStateDoc> = { changedAt: { $gte: since } }
       if (request.tenantId) match.tenantId = request.tenantId
       const groups = await store.syncStates
         .aggregate<{ _id: string; count: number }>([
@@ -98,17 +99,21 @@ export function createResync(deps: { store: AppointmentsStore; onEvent: () => vo
         reply.total += group.count
       }
       // Double bookings are kept apart from the states (see ConflictDoc): count them as conflicts.
-      const marked = await store.conflicts
-        .find(request.tenantId ? { tenantId: request.tenantId } : {}, { projection: { appointmentId: 1, version: 1 } })
+      // A mark is made after the change it is about, so marks older than the window cannot matter.
+      const marks = await store.conflicts
+        .find({
+          ...(request.tenantId ? { tenantId: request.tenantId } : {}),
+          flaggedAt: { $gte: since },
+        })
         .toArray()
-      if (marked.length > 0) {
+      if (marks.length > 0) {
         const states = await store.syncStates
-          .find({ ...match, _id: { $in: marked.map((conflict) => conflict.appointmentId) } })
+          .find({ ...match, _id: { $in: marks.map((mark) => mark.appointmentId) } })
           .toArray()
-        for (const id of await store.conflictedIds(states)) {
-          const status = states.find((candidate) => candidate._id === id)?.status
-          if (!status || status === 'conflict' || !(status in reply)) continue
-          reply[status as keyof SyncStatsReply]--
+        const conflicted = await store.conflictedIds(states)
+        for (const state of states) {
+          if (!conflicted.has(state._id) || state.status === 'conflict' || !(state.status in reply)) continue
+          reply[state.status as keyof SyncStatsReply]--
           reply.conflict++
         }
       }

@@ -1,20 +1,12 @@
 import { randomBytes } from 'node:crypto'
 import {
   type AppointmentEvent,
-  consumerDefinitions,
   type Names,
   type ReviewRequest,
   type SyncResult,
-  streamDefinitions,
   syncResultToken,
 } from '@calsync/contracts'
-import {
-  createServiceMetrics,
-  ensureConsumer,
-  ensureStream,
-  publishMessage,
-  type TenantRegistry,
-} from '@calsync/service-kit'
+import { createServiceMetrics, publishMessage, type TenantRegistry } from '@calsync/service-kit'
 import { jetstream, jetstreamManager } from '@nats-io/jetstream'
 import type { NatsConnection } from '@nats-io/transport-node'
 import type { FastifyInstance } from 'fastify'
@@ -29,9 +21,8 @@ import {
 import { fileLogger } from '../../../../test/support/logs.ts'
 import { openTestTenants, TEST_SECRETS } from '../../../../test/support/tenants.ts'
 import { buildApp } from '../../src/app.ts'
-import { advisoriesStreamDefinition, reviewAdvisoriesDefinition } from '../../src/intake/max-deliveries-consumer.ts'
-import { reviewSyncResultsDefinition } from '../../src/intake/sync-results-consumer.ts'
 import type { ReviewItemView } from '../../src/items/review-item.ts'
+import { ensureReviewTopology, reviewTopology } from '../../src/topology.ts'
 import { type Components, startComponents } from '../../src/wiring.ts'
 
 /** The operator token of the review tests; the log scan of these tests checks it never leaks. */
@@ -45,15 +36,8 @@ export async function startReviewHarness(options: { names?: Names } = {}) {
   const db = mongo.db(uniqueDbName('review'))
   const jsm = await jetstreamManager(nc)
   const js = jetstream(nc)
-  const streams = streamDefinitions(names)
-  for (const stream of [streams.review, streams.sync, advisoriesStreamDefinition(names)])
-    await ensureStream(jsm, stream)
-  const consumers = [
-    consumerDefinitions(names).review,
-    reviewSyncResultsDefinition(names),
-    reviewAdvisoriesDefinition(names),
-  ]
-  for (const consumer of consumers) await ensureConsumer(jsm, consumer)
+  await ensureReviewTopology(jsm, names)
+  const { consumers } = reviewTopology(names)
   const tenants: TenantRegistry = await openTestTenants(nc, names)
   const logger = fileLogger('review')
   const metrics = createServiceMetrics({ serviceName: 'review', logger })
@@ -121,7 +105,7 @@ export async function startReviewHarness(options: { names?: Names } = {}) {
       return response.statusCode === 200 ? (response.json() as ReviewItemView) : undefined
     },
 
-    /** Until review's two durable consumers have nothing pending or unacknowledged. */
+    /** Until review's durable consumers have nothing pending or unacknowledged. */
     async consumersIdle(): Promise<boolean> {
       return consumersIdle(jsm, consumers)
     },
