@@ -60,6 +60,14 @@ export function streamDefinitions(names: Names): Record<keyof Names['streams'], 
   }
 }
 
+/**
+ * maxDeliver is sized so that a database or NATS outage of 5 minutes poisons nothing. A handler
+ * that throws is redelivered after the service kit's error backoff (1 s doubling to 60 s), so the
+ * n delays between n + 1 deliveries add up to 2^n − 1 s for n ≤ 6, and 63 s + 60 s × (n − 6) after:
+ *   maxDeliver 20 → 19 delays → 63 + 13 × 60 =  843 s ≈ 14 min
+ *   maxDeliver 40 → 39 delays → 63 + 33 × 60 = 2043 s ≈ 34 min
+ * packages/service-kit/test/consumer-budget.test.ts checks every definition against 5 minutes.
+ */
 export function consumerDefinitions(names: Names): Record<keyof Names['consumers'], ConsumerDefinition> {
   return {
     appointmentsWebhooks: {
@@ -67,7 +75,8 @@ export function consumerDefinitions(names: Names): Record<keyof Names['consumers
       durable: names.consumers.appointmentsWebhooks,
       filterSubject: names.subjects.webhooks,
       ackWaitMs: 30_000,
-      maxDeliver: 10,
+      // Also spends deliveries on its own deferrals (waiting for what a webhook depends on).
+      maxDeliver: 40,
       maxAckPending: 1000,
     },
     appointmentsSyncResults: {
@@ -75,7 +84,7 @@ export function consumerDefinitions(names: Names): Record<keyof Names['consumers
       durable: names.consumers.appointmentsSyncResults,
       filterSubject: names.subjects.syncResults,
       ackWaitMs: 30_000,
-      maxDeliver: 10,
+      maxDeliver: 20,
       maxAckPending: 1000,
     },
     calcomSync: {
@@ -92,7 +101,7 @@ export function consumerDefinitions(names: Names): Record<keyof Names['consumers
       durable: names.consumers.review,
       filterSubject: names.subjects.reviews,
       ackWaitMs: 30_000,
-      maxDeliver: 10,
+      maxDeliver: 20,
       maxAckPending: 1000,
     },
   }

@@ -13,10 +13,14 @@ export { type ConsumerBacklog, type ConsumerBacklogOptions, observeConsumerBackl
 export { parseDuration, parseDurationList } from './durations.ts'
 export { AppError, ConfigError, DuplicateKeyError } from './errors.ts'
 export { createHttpApp, type HttpAppOptions, type ReadinessChecks, toErrorResponse } from './http-app.ts'
+export { parseInstant, requireInstant } from './instants.ts'
 export { createLogger, type Logger, type LoggerOptions, REDACTED, redactSecrets } from './logger.ts'
 export {
   ack,
   type ConsumerOptions,
+  DEFAULT_ERROR_BACKOFF,
+  type ErrorBackoff,
+  errorBackoffMs,
   type InvalidMessage,
   nak,
   type Outcome,
@@ -36,7 +40,7 @@ export {
 } from './metrics.ts'
 export { connectMongo, insertUnique, isDuplicateKeyError, pingMongo } from './mongo.ts'
 export { connectNats, ensureConsumer, ensureStream, type NatsOptions } from './nats.ts'
-export { createPoisonReporter, tenantOfSubject } from './poison-reporter.ts'
+export { appointmentIdsOfMessage, createPoisonReporter, tenantOfSubject } from './poison-reporter.ts'
 export { runMain } from './run-main.ts'
 export { type Runtime, type RuntimeOptions, startRuntime } from './runtime.ts'
 export { installShutdown, type ShutdownOptions, type ShutdownStep } from './shutdown.ts'

@@ -95,8 +95,32 @@ export interface ConsumerOptions<T> {
   logger: Logger
   /** Messages processed at once. */
   concurrency?: number
-  /** Delay before redelivery when the handler throws. */
-  errorDelayMs?: number
+  /**
+   * Delays before redelivery when the handler throws (or `onInvalid` fails), growing with the
+   * delivery count; default {@link DEFAULT_ERROR_BACKOFF}.
+   */
+  errorBackoff?: ErrorBackoff
+}
+
+export interface ErrorBackoff {
+  /** The delay after the first delivery failed. */
+  initialMs: number
+  /** Where the doubling stops. */
+  maxMs: number
+}
+
+/**
+ * 1 s doubling to 60 s: a failing dependency is probed quickly at first, then once a minute, so
+ * a consumer's `maxDeliver` can be sized to outlast an outage (see `consumerDefinitions`).
+ */
+export const DEFAULT_ERROR_BACKOFF: Readonly<ErrorBackoff> = Object.freeze({ initialMs: 1000, maxMs: 60_000 })
+
+/** The redelivery delay after delivery `deliveryCount` (1 on first delivery) failed with an error. */
+export function errorBackoffMs(deliveryCount: number, backoff: ErrorBackoff = DEFAULT_ERROR_BACKOFF): number {
+  const failed = Number.isNaN(deliveryCount) ? 1 : Math.max(1, Math.floor(deliveryCount))
+  // Capped exponent: 2 ** 1023 and beyond is Infinity, and 0 * Infinity would be NaN.
+  const exponent = Math.min(failed - 1, 40)
+  return Math.max(0, Math.min(backoff.maxMs, backoff.initialMs * 2 ** exponent))
 }
 
 export interface RunningConsumer {
@@ -197,7 +221,7 @@ async function decide<T>(msg: JsMsg, options: ConsumerOptions<T>, log: Logger): 
       await options.onInvalid?.(invalid)
     } catch (error) {
       log.error({ err: error }, 'could not report an invalid message; will retry')
-      return nak(options.errorDelayMs ?? 1000)
+      return nak(errorBackoffMs(msg.info.deliveryCount, options.errorBackoff))
     }
     return term('schema validation failed')
   }
@@ -212,7 +236,11 @@ async function decide<T>(msg: JsMsg, options: ConsumerOptions<T>, log: Logger): 
   } catch (error) {
     trace.getActiveSpan()?.recordException(error as Error)
     trace.getActiveSpan()?.setStatus({ code: SpanStatusCode.ERROR })
-    log.error({ err: error, subject: msg.subject, seq: msg.seq }, 'message handling failed; will retry')
-    return nak(options.errorDelayMs ?? 1000)
+    const delayMs = errorBackoffMs(msg.info.deliveryCount, options.errorBackoff)
+    log.error(
+      { err: error, subject: msg.subject, seq: msg.seq, deliveryCount: msg.info.deliveryCount, delayMs },
+      'message handling failed; will retry',
+    )
+    return nak(delayMs)
   }
 }

@@ -4,10 +4,12 @@ import type { InvalidMessage } from './messaging.ts'
 import { publishMessage } from './messaging.ts'
 
 const PREVIEW_BYTES = 2048
+const MAX_APPOINTMENT_ID_LENGTH = 200
 
 /**
  * Sends a message that failed its schema to the review queue as `poison_message`, so the consumer
- * can terminate it and go on. The tenant is read from the subject's tenant token where there is one.
+ * can terminate it and go on. The tenant is read from the subject's tenant token where there is one;
+ * the detail names the stored message, so an operator's retry can replay it.
  */
 export function createPoisonReporter(deps: { js: JetStreamClient; names: Names; clock?: () => Date }) {
   const clock = deps.clock ?? (() => new Date())
@@ -19,7 +21,7 @@ export function createPoisonReporter(deps: { js: JetStreamClient; names: Names; 
       kind: 'poison_message',
       causeId,
       tenantId,
-      appointmentIds: [],
+      appointmentIds: appointmentIdsOfMessage(message.data),
       errorCode: ERROR_CODES.invalidMessage,
       errorMessage: `message on ${message.subject} failed its schema: ${formatIssues(message.issues)}`,
       attempts: message.deliveryCount,
@@ -37,6 +39,24 @@ export function createPoisonReporter(deps: { js: JetStreamClient; names: Names; 
       tenantId,
     })
   }
+}
+
+/**
+ * The appointment a stored message is about, read loosely: a message that failed its schema may
+ * still be JSON with a top-level `appointmentId`, and naming it lets an operator find the item.
+ */
+export function appointmentIdsOfMessage(data: Uint8Array | undefined): string[] {
+  if (!data || data.length === 0) return []
+  let decoded: unknown
+  try {
+    decoded = JSON.parse(Buffer.from(data).toString('utf8'))
+  } catch {
+    return []
+  }
+  if (typeof decoded !== 'object' || decoded === null || Array.isArray(decoded)) return []
+  const id = (decoded as { appointmentId?: unknown }).appointmentId
+  // A broken message may carry anything there: only something shaped like an id is named.
+  return typeof id === 'string' && id.length > 0 && id.length <= MAX_APPOINTMENT_ID_LENGTH ? [id] : []
 }
 
 /** `[ns.]calcom.webhook.<tenant>.…`, `[ns.]appointment.<tenant>.…`, `[ns.]sync.<tenant>.…`, `[ns.]review.<tenant>.…` */

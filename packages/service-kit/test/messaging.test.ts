@@ -134,6 +134,33 @@ describe('JetStream messaging against a real server', () => {
     expect(deliveries.slice(0, 2)).toEqual([1, 2])
   })
 
+  it('redelivers after a handler throws, with the configured error backoff', async () => {
+    const { names, js, jsm, consumer } = await setUp()
+    const deliveries: number[] = []
+    const running = await startConsumer({
+      js,
+      definition: consumer,
+      schema: createSchemaCheck(Ping),
+      logger: quietLogger(),
+      // Short delays keep the test quick; the default (1 s doubling to 60 s) is unit-tested.
+      errorBackoff: { initialMs: 10, maxMs: 20 },
+      handle: async (message) => {
+        deliveries.push(message.deliveryCount)
+        if (message.deliveryCount < 3) throw new Error('the database is down')
+        return ack()
+      },
+    })
+    await publishMessage(js, names.subjects.review('acme', 'test'), { type: 'test.ping', n: 4 } as never, {
+      msgId: 'ping-4',
+    })
+    await eventually('the third delivery acked', async () => {
+      const info = await jsm.consumers.info(consumer.stream, consumer.durable)
+      return deliveries.length >= 3 && info.num_ack_pending === 0 ? true : undefined
+    })
+    await running.stop()
+    expect(deliveries).toEqual([1, 2, 3])
+  })
+
   it('terminates a schema-invalid message, reports it, and keeps consuming', async () => {
     const { names, js, consumer } = await setUp()
     const valid: number[] = []

@@ -3,9 +3,10 @@ import type { FastifyInstance } from 'fastify'
 import type { Authenticate } from './auth/review-auth.ts'
 import type { AppointmentsCommands } from './commands/appointments-commands.ts'
 import { dashboardRoutes } from './dashboard/dashboard-routes.ts'
-import { AppointmentsUnavailableError } from './errors.ts'
+import { AppointmentsUnavailableError, StreamUnavailableError } from './errors.ts'
 import { reviewItemsRoutes } from './items/review-items-routes.ts'
 import type { ReviewItemsStore } from './items/review-items-store.ts'
+import type { StoredMessageReplay } from './replay/stored-message-replay.ts'
 import { resyncRoutes } from './resync/resync-routes.ts'
 import { statsRoutes } from './stats/stats-routes.ts'
 import type { SyncResultsStore } from './stats/sync-results-store.ts'
@@ -18,6 +19,7 @@ export interface AppDeps {
   items: ReviewItemsStore
   results: SyncResultsStore
   commands: AppointmentsCommands
+  replay: StoredMessageReplay
   authenticate: Authenticate
   clock?: () => Date
 }
@@ -31,10 +33,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     api.addHook('onRequest', async (request) => {
       deps.authenticate(request)
     })
-    // The kit hides every 5xx message; this one is the operator's answer ("start appointments").
+    // The kit hides every 5xx message; these are the operator's answer ("start appointments").
     api.setErrorHandler((error, request, reply) => {
-      if (!(error instanceof AppointmentsUnavailableError)) throw error
-      request.log.warn({ err: error }, 'appointments service unavailable')
+      if (!(error instanceof AppointmentsUnavailableError || error instanceof StreamUnavailableError)) throw error
+      request.log.warn({ err: error }, 'a dependency of the review API is unavailable')
       return reply.code(503).send({ error: error.code, message: error.message })
     })
     await api.register(reviewItemsRoutes, routeDeps)

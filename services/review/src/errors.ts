@@ -25,6 +25,14 @@ export class AppointmentsUnavailableError extends AppError {
   }
 }
 
+/** JetStream did not answer a read or publish of a stored message (a replay). */
+export class StreamUnavailableError extends AppError {
+  override name = 'StreamUnavailableError'
+  constructor(message: string, cause?: unknown) {
+    super(ERROR_CODES.unavailable, message, { statusCode: 503, cause })
+  }
+}
+
 export function unauthorized(message: string): AppError {
   return new AppError(ERROR_CODES.unauthorized, message, { statusCode: 401 })
 }

@@ -33,6 +33,7 @@ runMain('review', async () => {
     items: components.items,
     results: components.results,
     commands: components.commands,
+    replay: components.replay,
     authenticate: components.authenticate,
   })
   await app.listen({ host: config.host, port: config.port })

@@ -10,6 +10,7 @@ import { startReviewRequestsConsumer } from './intake/review-requests-consumer.t
 import { startSyncResultsConsumer } from './intake/sync-results-consumer.ts'
 import { createReviewItemsStore } from './items/review-items-store.ts'
 import { observeOpenReviewItems } from './metrics.ts'
+import { createStoredMessageReplay } from './replay/stored-message-replay.ts'
 import { createSyncResultsStore } from './stats/sync-results-store.ts'
 import { reviewTopology } from './topology.ts'
 
@@ -54,6 +55,12 @@ export async function startComponents(deps: ComponentDeps) {
     results,
     clock,
     commands: createAppointmentsCommands({ nc: deps.nc, names: deps.names, timeoutMs: deps.commandTimeoutMs }),
+    replay: createStoredMessageReplay({
+      js: deps.js,
+      jsm: deps.jsm,
+      names: deps.names,
+      timeoutMs: deps.commandTimeoutMs,
+    }),
     authenticate: createReviewAuth({ tenants: deps.tenants, adminToken: deps.adminToken }),
     consumersRunning: () => reviewRequests.isRunning() && syncResults.isRunning() && advisories.isRunning(),
     /** Stop order: consumers (in-flight messages finish). */

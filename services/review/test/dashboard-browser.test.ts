@@ -1,7 +1,8 @@
 import { existsSync, mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { AppointmentEvent } from '@calsync/contracts'
+import { type AppointmentEvent, streamDefinitions } from '@calsync/contracts'
+import { ensureStream } from '@calsync/service-kit'
 import { type Browser, chromium, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { eventually } from '../../../test/support/infra.ts'
@@ -159,6 +160,44 @@ describe('the operator dashboard in a real browser', () => {
     await page.click('#refresh')
     await page.locator('#login-error').waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS })
     expect(problems.filter((problem) => !problem.includes('401'))).toEqual([])
+    await page.close()
+  })
+
+  it('labels an unapplied webhook and retries it by replaying the stored message', async () => {
+    const webhooks = streamDefinitions(r.names).webhooks
+    await ensureStream(r.jsm, webhooks)
+    const subject = r.names.subjects.webhook(ACME, 'BOOKING_RESCHEDULED')
+    const original = await r.js.publish(subject, '{"type":"calcom.webhook.verified","appointmentId":"apt_dash"}')
+    const causeId = `unapplied:${webhooks.name}:${original.seq}`
+    await r.publishReview({
+      type: 'review.requested',
+      kind: 'unapplied_webhook',
+      causeId,
+      tenantId: ACME,
+      appointmentIds: ['apt_dash'],
+      errorCode: 'unknown_booking',
+      errorMessage: 'BOOKING_RESCHEDULED of a booking calsync does not know',
+      attempts: 1,
+      at: new Date().toISOString(),
+      detail: { stream: webhooks.name, streamSequence: original.seq, subject },
+    })
+    const item = await eventually('the unapplied item', () => r.itemOf(causeId))
+
+    const { page, problems } = await openDashboard(TEST_SECRETS.ACME_ADMIN_TOKEN)
+    const row = page.locator(`tr[data-id="${item.id}"]`)
+    await row.waitFor({ timeout: UI_TIMEOUT_MS })
+    expect(await row.locator('.kind').textContent()).toBe('webhook not applied')
+    const retry = row.locator('button[data-action="retry"]')
+    expect(await retry.isEnabled()).toBe(true)
+    await retry.click()
+    await row.waitFor({ state: 'detached', timeout: UI_TIMEOUT_MS })
+    const resolved = await r.itemOf(causeId)
+    expect(resolved).toMatchObject({ status: 'resolved', note: expect.stringContaining(webhooks.name) })
+    const { state } = await r.jsm.streams.info(webhooks.name)
+    const replay = await r.jsm.streams.getMessage(webhooks.name, { seq: state.last_seq })
+    expect(replay?.subject).toBe(subject)
+    expect(replay?.header.get('Calsync-Replay-Of')).toBe(`${webhooks.name}:${original.seq}`)
+    expect(problems).toEqual([])
     await page.close()
   })
 })

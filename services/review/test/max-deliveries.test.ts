@@ -91,6 +91,36 @@ describe('MAX_DELIVERIES advisories (the poison-message safety net)', () => {
     expect(listed.json().items.map((i: ReviewItemView) => i.id)).toContain(item.id)
   })
 
+  it('names the appointment of the given-up message, and a retry replays it to its consumer', async () => {
+    const r = await start()
+    const subject = r.names.subjects.webhook(ACME, 'BOOKING_CANCELLED')
+    const body = '{"type":"calcom.webhook","appointmentId":"apt_given_up"}'
+    const run = await giveUpOn(r, r.names, subject, body)
+    const item = await eventually('the poison item', () => r.itemOf(`max_deliveries:${run.stream}:${run.seq}`), 20_000)
+    expect(item).toMatchObject({ tenantId: ACME, kind: 'poison_message', appointmentIds: ['apt_given_up'] })
+    expect(item.detail).toMatchObject({ stream: run.stream, streamSequence: run.seq, subject })
+
+    const retried = await r.api(TEST_SECRETS.ACME_ADMIN_TOKEN, 'POST', `/v1/review-items/${item.id}/retry`)
+    expect(retried.statusCode).toBe(200)
+    const { streamSequence, msgId } = retried.json().replay
+    expect(msgId).toBe(`replay:${run.stream}:${run.seq}:1`)
+    // The same durable gets the replay and gives up on it again: that is an item of its own.
+    const again = await eventually(
+      'the replay given up',
+      () => r.itemOf(`max_deliveries:${run.stream}:${streamSequence}`),
+      20_000,
+    )
+    await run.stop()
+    const replayed = run.deliveries.filter((message) => message.seq === streamSequence)
+    expect(replayed.map((message) => message.string())).toEqual([body, body])
+    expect(replayed[0]?.headers?.get('Calsync-Replay-Of')).toBe(`${run.stream}:${run.seq}`)
+    expect(again).toMatchObject({ status: 'open', appointmentIds: ['apt_given_up'] })
+    expect(await r.itemOf(`max_deliveries:${run.stream}:${run.seq}`)).toMatchObject({
+      status: 'resolved',
+      note: expect.stringContaining(`message ${streamSequence} of ${run.stream}`),
+    })
+  })
+
   it('keeps an advisory sent while no review instance runs, and records it once review starts', async () => {
     const names = uniqueNames()
     const probe = await start()

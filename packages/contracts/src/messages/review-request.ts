@@ -1,6 +1,17 @@
 import Type from 'typebox'
 
-export const REVIEW_KINDS = ['sync_failed', 'double_booking', 'unmapped_event_type', 'poison_message'] as const
+/**
+ * `unapplied_webhook`: a verified Cal.com webhook calsync accepted (2xx) but cannot apply safely
+ * (its booking is unknown, its times are implausible, it waited too long for what it depends on);
+ * its detail names the stored message (`stream`, `streamSequence`, `subject`) so a retry replays it.
+ */
+export const REVIEW_KINDS = [
+  'sync_failed',
+  'double_booking',
+  'unmapped_event_type',
+  'poison_message',
+  'unapplied_webhook',
+] as const
 export const ReviewKind = Type.Enum(REVIEW_KINDS)
 export type ReviewKind = (typeof REVIEW_KINDS)[number]
 

@@ -37,7 +37,8 @@ export function reviewAdvisoriesDefinition(names: Names): ConsumerDefinition {
     durable: `${names.namespace ? `${names.namespace}_` : ''}review-advisories`,
     filterSubject: '$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.>',
     ackWaitMs: 30_000,
-    maxDeliver: 10,
+    // Outlasts a 5-minute database outage with the kit's error backoff (see consumerDefinitions).
+    maxDeliver: 20,
     maxAckPending: 1000,
   }
 }

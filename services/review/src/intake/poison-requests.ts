@@ -1,5 +1,5 @@
 import { ERROR_CODES, formatIssues, type Names, type ReviewRequest } from '@calsync/contracts'
-import { type InvalidMessage, tenantOfSubject } from '@calsync/service-kit'
+import { appointmentIdsOfMessage, type InvalidMessage, tenantOfSubject } from '@calsync/service-kit'
 
 const PREVIEW_BYTES = 2048
 
@@ -19,7 +19,7 @@ export function poisonRequestOfInvalid(names: Names, message: InvalidMessage, no
     kind: 'poison_message',
     causeId: `poison:${message.stream}:${message.streamSequence}`,
     tenantId,
-    appointmentIds: [],
+    appointmentIds: appointmentIdsOfMessage(message.data),
     errorCode: ERROR_CODES.invalidMessage,
     errorMessage: `message on ${message.subject} failed its schema: ${formatIssues(message.issues)}`,
     attempts: message.deliveryCount,
@@ -47,7 +47,10 @@ export interface StoredMessage {
   data: Uint8Array
 }
 
-/** A message JetStream gave up on after `max_deliver` deliveries (DESIGN §5 safety net). */
+/**
+ * A message JetStream gave up on after `max_deliver` deliveries (DESIGN §5 safety net). The
+ * detail names the stored message (`stream`, `streamSequence`, `subject`): a retry replays it.
+ */
 export function poisonRequestOfAdvisory(
   names: Names,
   advisory: MaxDeliveriesAdvisory,
@@ -61,7 +64,7 @@ export function poisonRequestOfAdvisory(
     kind: 'poison_message',
     causeId: `max_deliveries:${advisory.stream}:${advisory.stream_seq}`,
     tenantId,
-    appointmentIds: [],
+    appointmentIds: appointmentIdsOfMessage(stored?.data),
     errorCode: ERROR_CODES.maxDeliveries,
     errorMessage: `consumer ${advisory.consumer} gave up on message ${advisory.stream_seq} of ${advisory.stream} ${where} after ${advisory.deliveries} deliveries`,
     attempts: advisory.deliveries,

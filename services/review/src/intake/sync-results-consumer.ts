@@ -14,7 +14,8 @@ export function reviewSyncResultsDefinition(names: Names): ConsumerDefinition {
     durable: `${names.namespace ? `${names.namespace}_` : ''}review-sync-results`,
     filterSubject: names.subjects.syncResults,
     ackWaitMs: 30_000,
-    maxDeliver: 10,
+    // Outlasts a 5-minute database outage with the kit's error backoff (see consumerDefinitions).
+    maxDeliver: 20,
     maxAckPending: 1000,
   }
 }

@@ -41,6 +41,8 @@ export interface ReviewItemDoc {
    */
   resolvedAsOf: string | null
   retry: RetryState | null
+  /** Replays of the item's stored message so far (kinds that retry by replaying; absent before the first). */
+  replays?: number
   detail: Record<string, unknown>
 }
 

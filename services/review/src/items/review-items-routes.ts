@@ -1,11 +1,19 @@
-import { REVIEW_KINDS, type ResyncReply } from '@calsync/contracts'
-import type { FastifyInstance } from 'fastify'
+import { REVIEW_KINDS, type ResyncReply, type ReviewKind } from '@calsync/contracts'
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import Type from 'typebox'
-import type { Authenticate } from '../auth/review-auth.ts'
+import type { Authenticate, Viewer } from '../auth/review-auth.ts'
 import type { AppointmentsCommands } from '../commands/appointments-commands.ts'
+import { REPLAY_OF_HEADER } from '../constants.ts'
 import { badRequest, ReviewItemConflictError, ReviewItemNotFoundError } from '../errors.ts'
-import { ITEM_STATUSES, type RetryState, toReviewItemView } from './review-item.ts'
+import { type StoredMessageReplay, storedMessageOf } from '../replay/stored-message-replay.ts'
+import { ITEM_STATUSES, type RetryState, type ReviewItemDoc, toReviewItemView } from './review-item.ts'
 import type { ReviewItemsStore } from './review-items-store.ts'
+
+/**
+ * Kinds whose retry republishes the stored message the item names; every other kind re-drives
+ * the sync of its appointments.
+ */
+export const REPLAYED_KINDS: ReadonlySet<ReviewKind> = new Set(['poison_message', 'unapplied_webhook'])
 
 const ListQuery = Type.Object(
   {
@@ -40,9 +48,15 @@ function decodeCursor(cursor: string): { createdAt: string; id: string } {
 /** DESIGN §4.5 review items: a tenant token sees its tenant's items, the operator token all. */
 export async function reviewItemsRoutes(
   app: FastifyInstance,
-  deps: { items: ReviewItemsStore; commands: AppointmentsCommands; authenticate: Authenticate; clock: () => Date },
+  deps: {
+    items: ReviewItemsStore
+    commands: AppointmentsCommands
+    replay: StoredMessageReplay
+    authenticate: Authenticate
+    clock: () => Date
+  },
 ) {
-  const { items, commands, authenticate, clock } = deps
+  const { items, commands, replay, authenticate, clock } = deps
 
   async function load(scope: string | null, id: string) {
     const doc = await items.find(scope, id)
@@ -73,11 +87,8 @@ export async function reviewItemsRoutes(
   })
 
   // Re-drives the item's appointments; the item stays open until a `sync.succeeded` resolves it.
-  app.post('/v1/review-items/:id/retry', { schema: { params: IdParams } }, async (request) => {
-    const viewer = authenticate(request)
-    const id = (request.params as { id: string }).id
-    const item = await load(viewer.tenantId, id)
-    if (item.status !== 'open') throw new ReviewItemConflictError(`review item ${id} is already resolved`)
+  async function retryByResync(item: ReviewItemDoc, viewer: Viewer, log: FastifyBaseLogger) {
+    const id = item._id
     if (item.appointmentIds.length === 0) {
       throw new ReviewItemConflictError(`nothing to retry: review item ${id} names no appointment`)
     }
@@ -110,11 +121,46 @@ export async function reviewItemsRoutes(
       dispatched: reply.dispatched,
       ...(nothing ? { outcome: 'not_dispatched' as const, outcomeAt: clock().toISOString() } : {}),
     })
-    request.log.info({ itemId: id, by: viewer.requestedBy, dispatched: reply.dispatched }, 'review item retried')
+    log.info({ itemId: id, by: viewer.requestedBy, dispatched: reply.dispatched }, 'review item retried')
     return {
       item: toReviewItemView(await load(viewer.tenantId, id), { withDetail: false }),
       dispatched: reply.dispatched,
     }
+  }
+
+  // The message itself was the trouble (or what it depended on): its consumer gets it once more.
+  async function retryByReplay(item: ReviewItemDoc, viewer: Viewer, log: FastifyBaseLogger) {
+    const id = item._id
+    const ref = storedMessageOf(item.detail)
+    if (!ref) throw new ReviewItemConflictError(`nothing to replay: review item ${id} names no stored message`)
+    const requestedAt = clock().toISOString()
+    const attempt = (item.replays ?? 0) + 1
+    const replayed = await replay.replay(ref, { tenantId: item.tenantId, attempt })
+    const note = `${replayed.duplicate ? 'already replayed' : 'replayed'} as message ${replayed.streamSequence} of ${replayed.stream} (${REPLAY_OF_HEADER}: ${ref.stream}:${ref.streamSequence})`
+    const retry: RetryState = {
+      requestedAt,
+      requestedBy: viewer.requestedBy,
+      dispatched: 1,
+      outcome: 'succeeded',
+      outcomeAt: clock().toISOString(),
+    }
+    await items.resolveByReplay(id, { note, retry, replays: attempt }, clock())
+    log.info({ itemId: id, by: viewer.requestedBy, replay: replayed }, 'review item retried by replaying its message')
+    return {
+      item: toReviewItemView(await load(viewer.tenantId, id), { withDetail: false }),
+      dispatched: 1,
+      replay: replayed,
+    }
+  }
+
+  app.post('/v1/review-items/:id/retry', { schema: { params: IdParams } }, async (request) => {
+    const viewer = authenticate(request)
+    const id = (request.params as { id: string }).id
+    const item = await load(viewer.tenantId, id)
+    if (item.status !== 'open') throw new ReviewItemConflictError(`review item ${id} is already resolved`)
+    return REPLAYED_KINDS.has(item.kind)
+      ? retryByReplay(item, viewer, request.log)
+      : retryByResync(item, viewer, request.log)
   })
 
   app.post('/v1/review-items/:id/resolve', { schema: { params: IdParams, body: ResolveBody } }, async (request) => {

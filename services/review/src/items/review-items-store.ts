@@ -140,6 +140,15 @@ export function createReviewItemsStore(db: Db) {
       )
     },
 
+    /** A replay was published: the item is settled, and a failing replay raises an item of its own. */
+    async resolveByReplay(id: string, update: { note: string; retry: RetryState; replays: number }, now: Date) {
+      const at = now.toISOString()
+      await items.updateOne(
+        { _id: id, status: 'open' },
+        { $set: { status: 'resolved', resolvedAt: at, resolvedAsOf: at, ...update } },
+      )
+    },
+
     async recordRetry(id: string, retry: RetryState): Promise<void> {
       await items.updateOne({ _id: id, status: 'open' }, { $set: { retry } })
     },

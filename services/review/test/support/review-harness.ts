@@ -60,6 +60,7 @@ export async function startReviewHarness(options: { names?: Names } = {}) {
     items: components.items,
     results: components.results,
     commands: components.commands,
+    replay: components.replay,
     authenticate: components.authenticate,
   })
 
