@@ -132,6 +132,51 @@ describe('message schemas', () => {
   }
 })
 
+describe('Cal.com webhook bounds', () => {
+  const check = createSchemaCheck(CalcomBookingWebhook)
+  const withPayload = (payload: Record<string, unknown>) => ({
+    ...booking,
+    payload: { ...booking.payload, ...payload },
+  })
+  const attendee = { name: 'Dana', email: 'dana@example.org', timeZone: 'Europe/Berlin' }
+
+  it('accepts a booking at exactly every limit, with an address Cal.com did not validate', () => {
+    const atLimits = withPayload({
+      uid: 'u'.repeat(255),
+      rescheduleUid: 'r'.repeat(255),
+      additionalNotes: 'n'.repeat(2000),
+      metadata: Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`key${i}`, i])),
+      attendees: [
+        {
+          name: 'a'.repeat(200),
+          email: `${'e'.repeat(305)}@not-an-address`,
+          timeZone: 'z'.repeat(64),
+          phoneNumber: '+'.padEnd(32, '1'),
+        },
+        ...Array.from({ length: 99 }, () => attendee),
+      ],
+    })
+    expect(check.check(atLimits)).toMatchObject({ ok: true })
+  })
+
+  const overLimits: [string, Record<string, unknown>][] = [
+    ['/payload/uid', { uid: 'u'.repeat(256) }],
+    ['/payload/rescheduleUid', { rescheduleUid: 'r'.repeat(256) }],
+    ['/payload/additionalNotes', { additionalNotes: 'n'.repeat(2001) }],
+    ['/payload/metadata', { metadata: Object.fromEntries(Array.from({ length: 61 }, (_, i) => [`key${i}`, i])) }],
+    ['/payload/attendees', { attendees: Array.from({ length: 101 }, () => attendee) }],
+    ['/payload/attendees/0/name', { attendees: [{ ...attendee, name: 'a'.repeat(201) }] }],
+    ['/payload/attendees/0/email', { attendees: [{ ...attendee, email: `${'e'.repeat(309)}@example.org` }] }],
+    ['/payload/attendees/0/timeZone', { attendees: [{ ...attendee, timeZone: 'z'.repeat(65) }] }],
+    ['/payload/attendees/0/phoneNumber', { attendees: [{ ...attendee, phoneNumber: '1'.repeat(33) }] }],
+  ]
+  it.each(overLimits)('refuses one over the limit at %s', (path, payload) => {
+    const result = check.check(withPayload(payload))
+    expect(result.ok).toBe(false)
+    if (!result.ok) expect(result.issues.map((issue) => issue.path)).toContain(path)
+  })
+})
+
 describe('names', () => {
   it('gives the production names without a namespace and prefixed names with one', () => {
     expect(createNames().subjects.appointmentEvent('acme', 'booked')).toBe('appointment.acme.booked')

@@ -4,11 +4,28 @@ import Type from 'typebox'
 export const BOOKING_TRIGGERS = ['BOOKING_CREATED', 'BOOKING_CANCELLED', 'BOOKING_RESCHEDULED'] as const
 export type BookingTrigger = (typeof BOOKING_TRIGGERS)[number]
 
+/**
+ * Cal.com stores what a booker types without limits. Attendee and notes limits are the
+ * AppointmentSnapshot's, so a webhook the gateway accepts never becomes a snapshot that fails its
+ * schema downstream; the others bound what one signed delivery can make calsync store. No e-mail
+ * format: Cal.com does not validate addresses, and the appointments side normalises them.
+ */
+const LIMITS = {
+  uidLength: 255,
+  attendeeNameLength: 200,
+  attendeeEmailLength: 320,
+  attendeeTimeZoneLength: 64,
+  attendeePhoneNumberLength: 32,
+  additionalNotesLength: 2000,
+  metadataProperties: 60,
+  attendees: 100,
+} as const
+
 const CalcomAttendee = Type.Object({
-  name: Type.String(),
-  email: Type.String(),
-  timeZone: Type.String(),
-  phoneNumber: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+  name: Type.String({ maxLength: LIMITS.attendeeNameLength }),
+  email: Type.String({ maxLength: LIMITS.attendeeEmailLength }),
+  timeZone: Type.String({ maxLength: LIMITS.attendeeTimeZoneLength }),
+  phoneNumber: Type.Optional(Type.Union([Type.String({ maxLength: LIMITS.attendeePhoneNumberLength }), Type.Null()])),
 })
 
 /**
@@ -17,16 +34,21 @@ const CalcomAttendee = Type.Object({
  */
 export const CalcomBookingPayload = Type.Object(
   {
-    uid: Type.String({ minLength: 1 }),
+    uid: Type.String({ minLength: 1, maxLength: LIMITS.uidLength }),
     bookingId: Type.Optional(Type.Integer()),
     eventTypeId: Type.Integer(),
     startTime: Type.String({ format: 'date-time' }),
     endTime: Type.String({ format: 'date-time' }),
-    attendees: Type.Array(CalcomAttendee, { minItems: 1 }),
-    metadata: Type.Optional(Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()])),
-    rescheduleUid: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+    attendees: Type.Array(CalcomAttendee, { minItems: 1, maxItems: LIMITS.attendees }),
+    metadata: Type.Optional(
+      Type.Union([
+        Type.Record(Type.String(), Type.Unknown(), { maxProperties: LIMITS.metadataProperties }),
+        Type.Null(),
+      ]),
+    ),
+    rescheduleUid: Type.Optional(Type.Union([Type.String({ maxLength: LIMITS.uidLength }), Type.Null()])),
     cancellationReason: Type.Optional(Type.Union([Type.String(), Type.Null()])),
-    additionalNotes: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+    additionalNotes: Type.Optional(Type.Union([Type.String({ maxLength: LIMITS.additionalNotesLength }), Type.Null()])),
     status: Type.Optional(Type.String()),
   },
   { additionalProperties: true },

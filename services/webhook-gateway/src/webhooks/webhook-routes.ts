@@ -7,7 +7,7 @@ import {
   formatIssues,
   TENANT_ID_PATTERN,
 } from '@calsync/contracts'
-import { type TenantRegistry, toErrorResponse } from '@calsync/service-kit'
+import { parseInstant, type TenantRegistry, toErrorResponse } from '@calsync/service-kit'
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import type { GatewayMetrics } from '../metrics.ts'
 import { deliveryIdOf } from './delivery-id.ts'
@@ -38,6 +38,19 @@ const SIGNATURE_MESSAGES = {
 
 function isBookingTrigger(trigger: string): boolean {
   return (BOOKING_TRIGGERS as readonly string[]).includes(trigger)
+}
+
+/**
+ * The schema's `date-time` lets through leap seconds and 30 February; stored, such a time would
+ * crash whoever later turns it into a Date, so the delivery is refused here instead.
+ */
+function unreadableInstant(webhook: CalcomBookingWebhook): string | undefined {
+  const instants: [string, string][] = [
+    ['createdAt', webhook.createdAt],
+    ['payload.startTime', webhook.payload.startTime],
+    ['payload.endTime', webhook.payload.endTime],
+  ]
+  return instants.find(([, text]) => parseInstant(text) === undefined)?.[0]
 }
 
 /**
@@ -106,6 +119,11 @@ export async function webhookRoutes(app: FastifyInstance, deps: WebhookRoutesDep
     const checked = checkWebhook.check(body)
     if (!checked.ok) return refuse(reply, 400, ERROR_CODES.invalidBody, formatIssues(checked.issues))
     const webhook = checked.value
+    const badInstant = unreadableInstant(webhook)
+    if (badInstant) {
+      const message = `${badInstant} must be an RFC 3339 date-time between years 0000 and 9999`
+      return refuse(reply, 400, ERROR_CODES.invalidBody, message)
+    }
     const fresh = deps.replayWindow.check(webhook.createdAt)
     if (!fresh.ok) {
       log.warn({ createdAt: webhook.createdAt, bookingUid: webhook.payload.uid }, 'stale cal.com webhook refused')
