@@ -32,7 +32,13 @@ export {
   VerifiedWebhook,
 } from './messages/calcom-webhook.ts'
 export { REVIEW_KINDS, ReviewKind, ReviewRequest } from './messages/review-request.ts'
-export { SyncResult, type SyncResultType, syncResultToken } from './messages/sync-result.ts'
+export {
+  SYNC_ACTIONS,
+  type SyncAction,
+  SyncResult,
+  type SyncResultType,
+  syncResultToken,
+} from './messages/sync-result.ts'
 export { createNames, type Names } from './names.ts'
 export { isOrigin, ORIGINS, Origin, TOKEN_ORIGINS, TokenOrigin } from './origin.ts'
 export {

@@ -8,7 +8,20 @@ const resultFields = {
   /** 1 for the first attempt at this version. */
   attempt: Type.Integer({ minimum: 1 }),
   at: Type.String({ format: 'date-time' }),
+  /**
+   * The appointment event the attempt worked on (`<appointmentId>:v<version>`, or a re-drive
+   * `<appointmentId>:v<version>:r<n>`): orders attempts of re-drives of one version.
+   */
+  eventId: Type.Optional(Type.String({ minLength: 1 })),
 }
+
+/**
+ * What calcom-sync did on Cal.com to reach the version: the appointments service keeps the
+ * booking chain from these facts and recognises the echoes of its own changes by them.
+ * `previousBookingUid` is the uid it rescheduled (moved away from) or cancelled.
+ */
+export const SYNC_ACTIONS = ['created', 'rescheduled', 'cancelled', 'unchanged'] as const
+export type SyncAction = (typeof SYNC_ACTIONS)[number]
 
 const failureFields = {
   errorCode: Type.String({ minLength: 1 }),
@@ -21,6 +34,10 @@ export const SyncResult = Type.Union([
     type: Type.Literal('sync.succeeded'),
     ...resultFields,
     calcomBookingUid: Type.Union([Type.String(), Type.Null()]),
+    action: Type.Optional(Type.Enum(SYNC_ACTIONS)),
+    previousBookingUid: Type.Optional(Type.Union([Type.String({ minLength: 1 }), Type.Null()])),
+    /** Where the booking now starts on Cal.com (booked versions). */
+    start: Type.Optional(Type.String({ format: 'date-time' })),
     /** When the change was first requested, for change→Cal.com latency. */
     changedAt: Type.Optional(Type.String({ format: 'date-time' })),
   }),

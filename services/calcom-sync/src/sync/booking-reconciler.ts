@@ -1,13 +1,27 @@
-import { type AppointmentEvent, CALSYNC_METADATA } from '@calsync/contracts'
+import { type AppointmentEvent, CALSYNC_METADATA, type SyncAction } from '@calsync/contracts'
 import type { CalcomBooking, CalcomClient } from '../calcom/calcom-client.ts'
 import { CalcomError } from '../calcom/calcom-errors.ts'
 import type { MappingDoc, SyncStore } from './sync-store.ts'
 
-export type ReconcileResult = { kind: 'stale' } | { kind: 'synced'; calcomBookingUid: string | null }
+/**
+ * What calsync itself did on Cal.com to reach the version, reported as facts so the appointments
+ * service can tell the echoes of its own changes apart. `previousBookingUid` is the uid it moved
+ * away from or cancelled; `start` is where the booking now starts (booked versions only).
+ */
+export interface SyncFacts {
+  action: SyncAction
+  previousBookingUid: string | null
+  start?: string
+}
+
+type Outcome = SyncFacts & { calcomBookingUid: string | null }
+
+export type ReconcileResult = { kind: 'stale' } | ({ kind: 'synced' } & Outcome)
 
 type Snapshot = AppointmentEvent['appointment']
 
 const sameInstant = (a: string, b: string) => Date.parse(a) === Date.parse(b)
+const isoUtc = (time: string) => new Date(time).toISOString()
 
 /**
  * Brings the Cal.com booking of one appointment to the state of an event's snapshot — reconcile,
@@ -34,27 +48,39 @@ export function createBookingReconciler(deps: { calcom: CalcomClient; store: Syn
     )
   }
 
-  /** Follows a reschedule whose answer was lost: the old uid now points at its successor. */
-  async function currentBooking(apiKey: string, uid: string): Promise<CalcomBooking> {
+  /**
+   * Follows a reschedule whose answer was lost: the old uid now points at its successor.
+   * `movedFrom` is the uid whose `rescheduledToUid` is the booking reached (none if no hop).
+   */
+  async function currentBooking(
+    apiKey: string,
+    uid: string,
+  ): Promise<{ booking: CalcomBooking; movedFrom: string | null }> {
     let booking = await calcom.getBooking(apiKey, uid)
+    let movedFrom: string | null = null
     for (let hops = 0; booking.status === 'cancelled' && booking.rescheduledToUid && hops < 10; hops++) {
+      movedFrom = booking.uid
       booking = await calcom.getBooking(apiKey, booking.rescheduledToUid)
     }
-    return booking
+    return { booking, movedFrom }
   }
 
-  async function ensureBooked(apiKey: string, snapshot: Snapshot, mapping: MappingDoc): Promise<string> {
+  async function ensureBooked(apiKey: string, snapshot: Snapshot, mapping: MappingDoc): Promise<Outcome> {
     let uid = mapping.syncedStatus === 'cancelled' ? null : mapping.calcomBookingUid
     let start = mapping.syncedStart
+    // What an earlier attempt did without our seeing the answer, should Cal.com already match.
+    let recovered: Pick<Outcome, 'action' | 'previousBookingUid'> = { action: 'unchanged', previousBookingUid: null }
     if (mapping.inFlight && uid) {
-      const booking = await currentBooking(apiKey, uid)
+      const { booking, movedFrom } = await currentBooking(apiKey, uid)
       uid = booking.status === 'cancelled' ? null : booking.uid
       start = booking.start
+      if (uid && movedFrom) recovered = { action: 'rescheduled', previousBookingUid: movedFrom }
     } else if (mapping.inFlight) {
       const found = await findOurBooking(apiKey, snapshot)
       if (found) {
         uid = found.uid
         start = found.start
+        recovered = { action: 'created', previousBookingUid: null }
       }
     }
     if (!uid) {
@@ -74,20 +100,29 @@ export function createBookingReconciler(deps: { calcom: CalcomClient; store: Syn
           [CALSYNC_METADATA.origin]: snapshot.origin,
         },
       })
-      return booking.uid
+      return {
+        calcomBookingUid: booking.uid,
+        action: 'created',
+        previousBookingUid: null,
+        start: isoUtc(booking.start),
+      }
     }
-    if (start && sameInstant(start, snapshot.start)) return uid
+    if (start && sameInstant(start, snapshot.start)) {
+      return { calcomBookingUid: uid, ...recovered, start: isoUtc(start) }
+    }
     // Through Cal.com's reschedule, not cancel + create, so Cal.com keeps the link (DESIGN §2).
     await markInFlight(mapping, 'reschedule', snapshot.version)
     const moved = await calcom.rescheduleBooking(apiKey, uid, snapshot.start, `moved in calsync (${snapshot.origin})`)
-    return moved.uid
+    return { calcomBookingUid: moved.uid, action: 'rescheduled', previousBookingUid: uid, start: isoUtc(moved.start) }
   }
 
-  async function ensureCancelled(apiKey: string, snapshot: Snapshot, mapping: MappingDoc): Promise<string | null> {
+  async function ensureCancelled(apiKey: string, snapshot: Snapshot, mapping: MappingDoc): Promise<Outcome> {
     let uid = mapping.calcomBookingUid
-    if (mapping.inFlight && uid) uid = (await currentBooking(apiKey, uid)).uid
+    if (mapping.inFlight && uid) uid = (await currentBooking(apiKey, uid)).booking.uid
     else if (mapping.inFlight?.kind === 'create') uid = (await findOurBooking(apiKey, snapshot))?.uid ?? null
-    if (!uid || mapping.syncedStatus === 'cancelled') return uid
+    if (!uid || mapping.syncedStatus === 'cancelled') {
+      return { calcomBookingUid: uid, action: 'unchanged', previousBookingUid: null }
+    }
     await markInFlight(mapping, 'cancel', snapshot.version)
     try {
       await calcom.cancelBooking(apiKey, uid, `cancelled in calsync (${snapshot.origin})`)
@@ -97,7 +132,7 @@ export function createBookingReconciler(deps: { calcom: CalcomClient; store: Syn
       const booking = await calcom.getBooking(apiKey, uid).catch(() => undefined)
       if (booking?.status !== 'cancelled') throw error
     }
-    return uid
+    return { calcomBookingUid: uid, action: 'cancelled', previousBookingUid: uid }
   }
 
   return {
@@ -122,10 +157,11 @@ export function createBookingReconciler(deps: { calcom: CalcomClient; store: Syn
       const mapping = await store.mapping(event.tenantId, event.appointmentId)
       if (event.version <= mapping.syncedVersion) return { kind: 'stale' }
       const snapshot = event.appointment
-      const uid =
+      const outcome =
         snapshot.status === 'booked'
           ? await ensureBooked(apiKey, snapshot, mapping)
           : await ensureCancelled(apiKey, snapshot, mapping)
+      const uid = outcome.calcomBookingUid
       await store.saveMapping({
         ...mapping,
         calcomBookingUid: uid,
@@ -136,7 +172,7 @@ export function createBookingReconciler(deps: { calcom: CalcomClient; store: Syn
         inFlight: null,
         updatedAt: clock().toISOString(),
       })
-      return { kind: 'synced', calcomBookingUid: uid }
+      return { kind: 'synced', ...outcome }
     },
   }
 }

@@ -7,6 +7,7 @@ import {
 } from '@calsync/contracts'
 import { publishMessage } from '@calsync/service-kit'
 import type { JetStreamClient } from '@nats-io/jetstream'
+import type { SyncFacts } from './booking-reconciler.ts'
 
 /** Publishes each attempt's outcome for the appointments service, and terminal failures for review. */
 export function createSyncReporter(deps: { js: JetStreamClient; names: Names; clock?: () => Date }) {
@@ -23,12 +24,24 @@ export function createSyncReporter(deps: { js: JetStreamClient; names: Names; cl
     version: event.version,
     attempt,
     at: clock().toISOString(),
+    eventId: event.eventId,
   })
 
   return {
-    succeeded: (event: AppointmentEvent, attempt: number, calcomBookingUid: string | null) =>
+    /** `facts` is optional only for the review service's tests, which fake bare successes. */
+    succeeded: (event: AppointmentEvent, attempt: number, calcomBookingUid: string | null, facts?: SyncFacts) =>
       result(
-        { type: 'sync.succeeded', ...base(event, attempt), calcomBookingUid, changedAt: event.occurredAt },
+        {
+          type: 'sync.succeeded',
+          ...base(event, attempt),
+          calcomBookingUid,
+          ...(facts && {
+            action: facts.action,
+            previousBookingUid: facts.previousBookingUid,
+            ...(facts.start === undefined ? {} : { start: facts.start }),
+          }),
+          changedAt: event.occurredAt,
+        },
         `${event.eventId}:succeeded:${attempt}`,
       ),
 

@@ -112,7 +112,7 @@ export function startSyncWorker(deps: SyncWorkerDeps): Promise<RunningConsumer> 
           counters.stale++
           return ack()
         }
-        await deps.reporter.succeeded(event, failures + 1, result.calcomBookingUid)
+        await deps.reporter.succeeded(event, failures + 1, result.calcomBookingUid, result)
         counters.succeeded++
         metrics.attempt('succeeded')
         metrics.synced(event.occurredAt, clock())
