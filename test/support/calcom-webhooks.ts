@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto'
 import type { BookingTrigger, CalcomBookingWebhook } from '@calsync/contracts'
+import { EVENT_TYPE_MINUTES } from './tenants.ts'
 
 export interface BookingFixture {
   uid: string
@@ -15,7 +16,8 @@ export interface BookingFixture {
 /** A webhook body shaped like Cal.com's (calcom/README.md §5), trimmed to a realistic core. */
 export function bookingWebhook(trigger: BookingTrigger, fixture: BookingFixture): CalcomBookingWebhook {
   const start = new Date(fixture.start)
-  const end = new Date(start.getTime() + (fixture.lengthMinutes ?? 30) * 60_000)
+  const minutes = fixture.lengthMinutes ?? EVENT_TYPE_MINUTES[fixture.eventTypeId] ?? 30
+  const end = new Date(start.getTime() + minutes * 60_000)
   const iso = (date: Date) => date.toISOString().replace('.000Z', 'Z')
   // Cal.com sends many more fields than the schema requires; keep some to prove they are tolerated.
   const payload: Record<string, unknown> = {

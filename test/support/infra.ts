@@ -43,14 +43,18 @@ export async function eventually<T>(what: string, probe: () => Promise<T | undef
   }
 }
 
-/** True when none of the consumers has anything pending or unacknowledged. */
+/**
+ * True when none of the consumers has anything pending or unacknowledged, and each has acked up
+ * to its stream's last message (right after a publish, consumer info can lag behind the stream).
+ */
 export async function consumersIdle(
   jsm: JetStreamManager,
   consumers: ReadonlyArray<{ stream: string; durable: string }>,
 ): Promise<boolean> {
   for (const consumer of consumers) {
+    const lastSeq = (await jsm.streams.info(consumer.stream)).state.last_seq
     const info = await jsm.consumers.info(consumer.stream, consumer.durable)
-    if (info.num_pending > 0 || info.num_ack_pending > 0) return false
+    if (info.num_pending > 0 || info.num_ack_pending > 0 || info.ack_floor.stream_seq < lastSeq) return false
   }
   return true
 }

@@ -48,6 +48,9 @@ tenants:
         origin: api
 `
 
+/** Minutes of each test event type, as TENANTS_YAML configures them. */
+export const EVENT_TYPE_MINUTES: Readonly<Record<number, number>> = { 1001: 30, 1002: 45, 2001: 30 }
+
 export const ACME = 'acme-dental'
 export const BRIGHT = 'bright-smiles'
 

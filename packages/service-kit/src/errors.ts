@@ -3,6 +3,8 @@ import { ERROR_CODES, type ErrorCode } from '@calsync/contracts'
 interface AppErrorOptions {
   statusCode?: number
   cause?: unknown
+  /** For an expected, passing unavailability (503): the caller may retry after this many seconds. */
+  retryAfterSeconds?: number
 }
 
 /** Base of every calsync error: a stable `code` to match on, an HTTP status where it meets HTTP. */
@@ -10,11 +12,13 @@ export class AppError extends Error {
   override name = 'AppError'
   readonly code: ErrorCode
   readonly statusCode: number
+  readonly retryAfterSeconds: number | undefined
 
   constructor(code: ErrorCode, message: string, options: AppErrorOptions = {}) {
     super(message, { cause: options.cause })
     this.code = code
     this.statusCode = options.statusCode ?? 500
+    this.retryAfterSeconds = options.retryAfterSeconds
   }
 }
 

@@ -70,7 +70,9 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
 
   app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
     const { statusCode, body } = toErrorResponse(error)
-    if (statusCode >= 500) {
+    const retryAfter = error instanceof AppError ? error.retryAfterSeconds : undefined
+    if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter))
+    else if (statusCode >= 500) {
       request.log.error({ err: error }, 'request failed')
       request.span?.recordException(error)
     }
@@ -107,7 +109,8 @@ const FASTIFY_CODES: Record<string, { statusCode: number; error: ErrorBody['erro
 /** Maps any error to the status and `{ error, message }` body the API answers; 5xx detail stays hidden. */
 export function toErrorResponse(error: FastifyError | AppError | Error): { statusCode: number; body: ErrorBody } {
   if (error instanceof AppError) {
-    const hidden = error.statusCode >= 500
+    // A passing unavailability is no internal error: its message tells the caller what to do.
+    const hidden = error.statusCode >= 500 && error.retryAfterSeconds === undefined
     return {
       statusCode: error.statusCode,
       body: { error: error.code, message: hidden ? 'internal error' : error.message },

@@ -9,22 +9,25 @@ import {
 import type { JetStreamClient } from '@nats-io/jetstream'
 import type { NatsConnection } from '@nats-io/transport-node'
 import type { Db } from 'mongodb'
+import { createAppointmentLocks } from './appointments/appointment-lock.ts'
 import { createAppointmentsService } from './appointments/appointments-service.ts'
 import type { EventDoc } from './appointments/appointments-store.ts'
 import { createAppointmentsStore } from './appointments/appointments-store.ts'
-import { createChangeRecorder } from './appointments/change-recorder.ts'
+import { createChangeWriter } from './appointments/change-writer.ts'
 import { createClaimSweeper } from './appointments/claim-sweeper.ts'
+import { createConflicts } from './appointments/conflicts.ts'
 import { createIdempotency } from './appointments/idempotency.ts'
 import { createSlotClaims } from './appointments/slot-claims.ts'
 import { createBearerAuth } from './auth/bearer-auth.ts'
 import { createCalcomBookingHandler } from './calcom/calcom-booking-handler.ts'
-import { startCalcomWebhookConsumer } from './calcom/calcom-webhook-consumer.ts'
+import { startCalcomWebhookConsumer, type WebhookWait } from './calcom/calcom-webhook-consumer.ts'
+import { createTargets } from './calcom/webhook-target.ts'
 import { startCommandsResponder } from './commands/commands-responder.ts'
 import { createResync } from './commands/resync.ts'
 import { createAppointmentsMetrics } from './metrics.ts'
 import { startOutboxRelay } from './outbox/outbox-relay.ts'
 import { createReviewPublisher } from './review/review-publisher.ts'
-import { startSyncResultsConsumer } from './sync/sync-results-consumer.ts'
+import { createSyncResultApplier, startSyncResultsConsumer } from './sync/sync-results-consumer.ts'
 
 export interface ComponentDeps {
   db: Db
@@ -36,8 +39,12 @@ export interface ComponentDeps {
   /** Where this service's instruments live (its `/metrics` registry). */
   meter: Meter
   relayIntervalMs: number
-  /** Runs after each durable event write, before anything else (fault injection in tests). */
+  /** Runs right after each durable event insert; a throw stops the change there (fault injection in tests). */
   afterEventWrite?: (event: EventDoc) => void
+  /** How long a webhook may wait for what it depends on (shorter in tests). */
+  webhookWait?: WebhookWait
+  /** How long a change may stay unfinished before the sweeper settles it. */
+  sweepGraceMs?: number
 }
 
 /**
@@ -49,17 +56,19 @@ export async function startComponents(deps: ComponentDeps) {
   await store.ensureIndexes()
   const claims = createSlotClaims(store)
   const metrics = createAppointmentsMetrics(deps.meter)
+  const locks = createAppointmentLocks(store)
+  const conflicts = createConflicts({ store })
   let kick = () => {}
-  const recorder = createChangeRecorder({
+  const writer = createChangeWriter({
     store,
-    onRecorded: (event) => {
-      deps.afterEventWrite?.(event)
-      kick()
-    },
+    claims,
+    conflicts,
+    logger: deps.logger,
+    onRecorded: () => kick(),
+    ...(deps.afterEventWrite ? { afterEventWrite: deps.afterEventWrite } : {}),
   })
   const relay = startOutboxRelay({
     store,
-    recorder,
     js: deps.js,
     names: deps.names,
     logger: deps.logger,
@@ -67,16 +76,25 @@ export async function startComponents(deps: ComponentDeps) {
     intervalMs: deps.relayIntervalMs,
   })
   kick = relay.kick
-  const sweep = createClaimSweeper({ store, logger: deps.logger })
+  const sweep = createClaimSweeper({
+    store,
+    locks,
+    writer,
+    logger: deps.logger,
+    ...(deps.sweepGraceMs === undefined ? {} : { graceMs: deps.sweepGraceMs }),
+  })
   const sweeper = setInterval(() => {
-    sweep().catch((error: unknown) => deps.logger.warn({ err: error }, 'slot claim sweep failed'))
-  }, 60_000)
-  const service = createAppointmentsService({ store, claims, recorder, tenants: deps.tenants })
+    sweep().catch((error: unknown) => deps.logger.warn({ err: error }, 'sweep of unfinished changes failed'))
+  }, 15_000)
+  const service = createAppointmentsService({ store, locks, writer, tenants: deps.tenants })
   const reviews = createReviewPublisher({ js: deps.js, names: deps.names })
   const handler = createCalcomBookingHandler({
     store,
     claims,
-    recorder,
+    locks,
+    writer,
+    conflicts,
+    targets: createTargets(store),
     tenants: deps.tenants,
     reviews,
     logger: deps.logger,
@@ -89,11 +107,12 @@ export async function startComponents(deps: ComponentDeps) {
     logger: deps.logger,
     metrics,
     onInvalid,
+    ...(deps.webhookWait ? { wait: deps.webhookWait } : {}),
   })
   const syncResults = await startSyncResultsConsumer({
     js: deps.js,
     names: deps.names,
-    store,
+    apply: createSyncResultApplier({ store, locks, writer }),
     logger: deps.logger,
     onInvalid,
   })
@@ -104,10 +123,13 @@ export async function startComponents(deps: ComponentDeps) {
     consumers: [consumers.appointmentsWebhooks, consumers.appointmentsSyncResults],
     logger: deps.logger,
   })
-  const resync = createResync({ store, onEvent: () => kick() })
+  const resync = createResync({ store, locks, writer, onEvent: () => kick() })
   const commands = startCommandsResponder({ nc: deps.nc, names: deps.names, resync, logger: deps.logger })
   return {
     store,
+    claims,
+    writer,
+    locks,
     service,
     resync,
     relay,

@@ -1,4 +1,4 @@
-import { CALSYNC_METADATA } from '@calsync/contracts'
+import { CALSYNC_METADATA, type SyncAction } from '@calsync/contracts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bookingWebhook } from '../../../test/support/calcom-webhooks.ts'
 import { eventually } from '../../../test/support/infra.ts'
@@ -19,6 +19,22 @@ describe('Cal.com webhooks into appointments', () => {
   async function settle() {
     await eventually('the consumers to drain', async () => ((await h.consumersIdle()) ? true : undefined))
     await h.components.relay.runOnce()
+  }
+
+  /** calcom-sync's result for a version: what it did on Cal.com. */
+  function succeeded(id: string, version: number, fact: { action: SyncAction; uid: string; previous?: string }) {
+    return h.publishSyncResult({
+      type: 'sync.succeeded',
+      tenantId: ACME,
+      appointmentId: id,
+      version,
+      attempt: 1,
+      at: new Date().toISOString(),
+      eventId: `${id}:v${version}`,
+      calcomBookingUid: fact.uid,
+      action: fact.action,
+      previousBookingUid: fact.previous ?? null,
+    })
   }
 
   async function byUid(uid: string) {
@@ -152,10 +168,12 @@ describe('Cal.com webhooks into appointments', () => {
       ACME,
       bookingWebhook('BOOKING_CREATED', { uid: 'echo-1', eventTypeId: 1001, start: futureSlot(2, 9), metadata }),
     )
+    // It waits for calcom-sync's result, which says what calsync did: then it is known as an echo.
+    await succeeded(local.id, 1, { action: 'created', uid: 'echo-1' })
     await settle()
     let current = (await h.api(ADMIN, 'GET', `/v1/appointments/${local.id}`)).json()
     expect(current).toMatchObject({ version: 1, origin: 'admin' })
-    expect((await h.components.store.findByBookingUid(ACME, 'echo-1'))?._id).toBe(local.id)
+    expect(await h.components.store.linkedAppointmentId(ACME, 'echo-1')).toBe(local.id)
 
     // Reschedule echo: the local move first, then Cal.com's webhook for it with the new uid.
     await h.api(ADMIN, 'POST', `/v1/appointments/${local.id}/reschedule`, { start: futureSlot(2, 15) })
@@ -169,10 +187,11 @@ describe('Cal.com webhooks into appointments', () => {
         metadata,
       }),
     )
+    await succeeded(local.id, 2, { action: 'rescheduled', uid: 'echo-2', previous: 'echo-1' })
     await settle()
     current = (await h.api(ADMIN, 'GET', `/v1/appointments/${local.id}`)).json()
     expect(current).toMatchObject({ version: 2, origin: 'admin' })
-    expect(await h.components.store.currentBookingUid(ACME, local.id)).toBe('echo-2')
+    expect((await h.components.store.syncDoc(local.id))?.calcomBookingUid).toBe('echo-2')
 
     // Cancel echo: no metadata on cancellations; matched by the uid.
     await h.api(ADMIN, 'POST', `/v1/appointments/${local.id}/cancel`, {})
@@ -180,6 +199,7 @@ describe('Cal.com webhooks into appointments', () => {
       ACME,
       bookingWebhook('BOOKING_CANCELLED', { uid: 'echo-2', eventTypeId: 1001, start: futureSlot(2, 15) }),
     )
+    await succeeded(local.id, 3, { action: 'cancelled', uid: 'echo-2', previous: 'echo-2' })
     await settle()
     current = (await h.api(ADMIN, 'GET', `/v1/appointments/${local.id}`)).json()
     expect(current).toMatchObject({ version: 3, status: 'cancelled', origin: 'admin' })
@@ -205,6 +225,7 @@ describe('Cal.com webhooks into appointments', () => {
       ACME,
       bookingWebhook('BOOKING_CREATED', { uid: 'late-1', eventTypeId: 1001, start: futureSlot(5, 9), metadata }),
     )
+    await succeeded(local.id, 1, { action: 'created', uid: 'late-1' })
     await settle()
     await h.api(ADMIN, 'POST', `/v1/appointments/${local.id}/reschedule`, { start: futureSlot(5, 15) })
     await h.api(ADMIN, 'POST', `/v1/appointments/${local.id}/cancel`, {})
@@ -219,10 +240,12 @@ describe('Cal.com webhooks into appointments', () => {
         metadata,
       }),
     )
+    await succeeded(local.id, 2, { action: 'rescheduled', uid: 'late-2', previous: 'late-1' })
+    await succeeded(local.id, 3, { action: 'cancelled', uid: 'late-2', previous: 'late-2' })
     await settle()
     const current = (await h.api(ADMIN, 'GET', `/v1/appointments/${local.id}`)).json()
     expect(current).toMatchObject({ version: 3, status: 'cancelled', origin: 'admin' })
-    expect(await h.components.store.currentBookingUid(ACME, local.id)).toBe('late-2')
+    expect((await h.components.store.syncDoc(local.id))?.calcomBookingUid).toBe('late-2')
   })
 
   it('keeps both bookings of a race, marks both conflict and asks for one review (I2)', async () => {

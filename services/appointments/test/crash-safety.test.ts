@@ -54,10 +54,12 @@ describe('crash between the database write and the publish', () => {
     await expect(request).rejects.toThrow()
     expect(await doomed.exited).not.toBe(0)
 
-    // The change is durable, not yet published.
+    // The change is durable, not yet published: its event is written and waits in the outbox.
     const events = mongo.db(dbName).collection('appointment_events')
+    const outbox = mongo.db(dbName).collection('outbox')
     const [written] = await events.find({}).toArray()
-    expect(written).toMatchObject({ published: false, version: 1 })
+    expect(written).toMatchObject({ version: 1 })
+    expect(await outbox.countDocuments({})).toBe(1)
     expect((await jsm.streams.info(stream.name)).state.messages).toBe(0)
 
     const restarted = await startServiceProcess('appointments', options)
@@ -68,7 +70,7 @@ describe('crash between the database write and the publish', () => {
     expect(published).toHaveLength(1)
     expect(published[0]?.msgId).toBe(written?._id)
     const appointmentId = (published[0]?.body as { appointmentId: string } | undefined)?.appointmentId
-    // The restarted relay also finished the projection the dead process never wrote.
+    // The appointment reads as written although the dead process never wrote its projection.
     const read = await fetch(`http://127.0.0.1:${restarted.port}/v1/appointments/${appointmentId}`, {
       headers: { authorization: `Bearer ${TEST_SECRETS.ACME_PHONE_TOKEN}` },
     })
@@ -78,9 +80,7 @@ describe('crash between the database write and the publish', () => {
 
     // A second restart publishes nothing again.
     const again = await startServiceProcess('appointments', options)
-    await eventually('the relay pass', async () =>
-      (await events.countDocuments({ published: false })) === 0 ? true : undefined,
-    )
+    await eventually('the relay pass', async () => ((await outbox.countDocuments({})) === 0 ? true : undefined))
     expect(await readStream(jsm, stream.name)).toHaveLength(1)
     await again.managed.stop()
     await mongo.db(dbName).dropDatabase()

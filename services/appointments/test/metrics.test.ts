@@ -15,7 +15,7 @@ const PROCESSED = 'calsync_calcom_webhooks_processed_total'
 describe('appointments metrics on GET /metrics', () => {
   let h: AppointmentsHarness
   beforeAll(async () => {
-    h = await startAppointmentsHarness()
+    h = await startAppointmentsHarness({ components: { webhookWait: { initialMs: 50, maxMs: 200, deliveries: 5 } } })
   })
   afterAll(() => h.close())
 
@@ -47,7 +47,7 @@ describe('appointments metrics on GET /metrics', () => {
     expect((await scrapeApp(h.app)).value(PUBLISHED)).toBe(2)
   })
 
-  it('counts verified Cal.com webhooks by trigger and result: applied, duplicate, echo, conflict, deferred, ignored', async () => {
+  it('counts verified Cal.com webhooks by trigger and result: applied, duplicate, echo, conflict, deferred, review', async () => {
     const local = (
       await h.api(PHONE, 'POST', '/v1/appointments', { eventTypeId: 1001, start: futureSlot(1, 9), attendee })
     ).json()
@@ -57,6 +57,19 @@ describe('appointments metrics on GET /metrics', () => {
       ACME,
       bookingWebhook('BOOKING_CREATED', { uid: 'metrics-echo', eventTypeId: 1001, start: futureSlot(1, 9), metadata }),
     )
+    // It waits for calcom-sync's result, which tells that calsync made this booking.
+    await h.publishSyncResult({
+      type: 'sync.succeeded',
+      tenantId: ACME,
+      appointmentId: local.id,
+      version: 1,
+      attempt: 1,
+      at: new Date().toISOString(),
+      eventId: `${local.id}:v1`,
+      calcomBookingUid: 'metrics-echo',
+      action: 'created',
+      previousBookingUid: null,
+    })
     // Echo again, the usual order: calcom-sync's result linked the uid before Cal.com's webhook came.
     const second = (
       await h.api(PHONE, 'POST', '/v1/appointments', { eventTypeId: 1001, start: futureSlot(1, 15), attendee })
@@ -69,10 +82,12 @@ describe('appointments metrics on GET /metrics', () => {
       attempt: 1,
       at: new Date().toISOString(),
       calcomBookingUid: 'metrics-echo-linked',
+      action: 'created',
+      previousBookingUid: null,
       changedAt: second.updatedAt,
     })
     await eventually('the uid linked by the sync result', async () =>
-      (await h.components.store.isLinked(ACME, 'metrics-echo-linked')) ? true : undefined,
+      (await h.components.store.linkedAppointmentId(ACME, 'metrics-echo-linked')) ? true : undefined,
     )
     await h.deliverWebhook(
       ACME,
@@ -97,16 +112,16 @@ describe('appointments metrics on GET /metrics', () => {
       ACME,
       bookingWebhook('BOOKING_CREATED', { uid: 'metrics-clash', eventTypeId: 1001, start: futureSlot(1, 9) }),
     )
-    // Deferred while its booking might still be on its way, then ignored: a cancellation of a
-    // booking calsync never knew.
+    // Deferred while its booking might still be on its way, then reviewed: a cancellation of a
+    // booking calsync never knew (accepted webhooks are applied or reviewed, never dropped).
     await h.deliverWebhook(
       ACME,
       bookingWebhook('BOOKING_CANCELLED', { uid: 'metrics-unknown', eventTypeId: 1001, start: futureSlot(1, 13) }),
     )
 
     const scrape = await scrapeUntil(
-      'the unknown cancellation given up on',
-      (s) => s.value(PROCESSED, { trigger: 'BOOKING_CANCELLED', result: 'ignored' }) === 1,
+      'the unknown cancellation sent to review',
+      (s) => s.value(PROCESSED, { trigger: 'BOOKING_CANCELLED', result: 'review' }) === 1,
     )
     expect(scrape.value(PROCESSED, { trigger: 'BOOKING_CANCELLED', result: 'deferred' })).toBe(4)
     expect(scrape.types.get(PROCESSED)).toBe('counter')
@@ -115,7 +130,7 @@ describe('appointments metrics on GET /metrics', () => {
     expect(processed('BOOKING_CREATED', 'applied')).toBe(1)
     expect(processed('BOOKING_CREATED', 'duplicate')).toBe(1)
     expect(processed('BOOKING_CREATED', 'conflict')).toBe(1)
-    expect(processed('BOOKING_CANCELLED', 'ignored')).toBe(1)
+    expect(processed('BOOKING_CANCELLED', 'review')).toBe(1)
     // Changes that came from Cal.com are published with their origin (calcom-sync skips them).
     await h.components.relay.runOnce()
     expect((await scrapeApp(h.app)).value(PUBLISHED, { type: 'appointment.booked', origin: 'calcom' })).toBe(2)

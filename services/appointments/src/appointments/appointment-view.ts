@@ -1,6 +1,9 @@
 import type { AppointmentSnapshot } from './appointment.ts'
 import type { SyncStateDoc } from './appointments-store.ts'
 
+/** Before its sync state is written: what it will say (a change from Cal.com needs no sync, I5). */
+const defaultStatus = (snapshot: AppointmentSnapshot) => (snapshot.origin === 'calcom' ? 'synced' : 'pending')
+
 /** The appointment JSON of the API (DESIGN §4.4): the snapshot plus where its sync stands. */
 export function toAppointmentView(snapshot: AppointmentSnapshot, sync: SyncStateDoc | undefined) {
   return {
@@ -17,7 +20,7 @@ export function toAppointmentView(snapshot: AppointmentSnapshot, sync: SyncState
     notes: snapshot.notes ?? null,
     calcomBookingUid: sync?.calcomBookingUid ?? snapshot.calcomBookingUid,
     sync: {
-      status: sync?.status ?? 'pending',
+      status: sync?.status ?? defaultStatus(snapshot),
       attempts: sync?.attempts ?? 0,
       lastAttemptAt: sync?.lastAttemptAt ?? null,
       errorCode: sync?.errorCode ?? null,
@@ -32,7 +35,7 @@ export function toAppointmentView(snapshot: AppointmentSnapshot, sync: SyncState
 
 export function toSyncStatusView(snapshot: AppointmentSnapshot, sync: SyncStateDoc | undefined) {
   return {
-    status: sync?.status ?? 'pending',
+    status: sync?.status ?? defaultStatus(snapshot),
     origin: snapshot.origin,
     attempts: sync?.attempts ?? 0,
     lastAttemptAt: sync?.lastAttemptAt ?? null,

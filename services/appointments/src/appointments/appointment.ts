@@ -1,12 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import type {
-  AppointmentEventType,
-  AppointmentSnapshot,
-  Attendee,
-  EventTypeMapping,
-  Origin,
-  SyncStatus,
-} from '@calsync/contracts'
+import type { AppointmentEventType, AppointmentSnapshot, Attendee, EventTypeMapping, Origin } from '@calsync/contracts'
 import { sha256Hex } from '@calsync/service-kit'
 
 const MINUTE = 60_000
@@ -20,35 +13,18 @@ export interface Initiator {
   via: string
 }
 
-export interface SyncState {
-  status: SyncStatus
-  /** The appointment version this state speaks about. */
-  version: number
-  attempts: number
-  lastAttemptAt: string | null
-  errorCode: string | null
-  errorMessage: string | null
-  verifiedAt: string | null
-  requiresManualReview: boolean
-  flaggedAt: string | null
-  calcomBookingUid: string | null
-  /** The appointment event the sync is working on. */
-  eventId: string
-  /** When the change to sync was made, for change → Cal.com latency. */
-  changedAt: string
-}
-
 export function newAppointmentId(): string {
   return `apt_${randomBytes(12).toString('base64url')}`
+}
+
+/** A create under an Idempotency-Key gets a deterministic id, so a retry after a lost answer finds it. */
+export function appointmentIdForKey(tenantId: string, key: string): string {
+  return `apt_k${sha256Hex(`${tenantId}\n${key}`).slice(0, 24)}`
 }
 
 /** Cal.com bookings get a deterministic id, so a redelivered webhook can only create it once. */
 export function appointmentIdForBooking(tenantId: string, bookingUid: string): string {
   return `apt_c${sha256Hex(`${tenantId}\n${bookingUid}`).slice(0, 24)}`
-}
-
-export function eventIdOf(appointmentId: string, version: number): string {
-  return `${appointmentId}:v${version}`
 }
 
 /** Slot exclusivity is decided per whole minute, so times must sit on minute boundaries. */
@@ -123,23 +99,4 @@ export function changeTypeOf(
   if (!previous) return 'appointment.booked'
   if (next.status === 'cancelled' && previous.status !== 'cancelled') return 'appointment.cancelled'
   return 'appointment.rescheduled'
-}
-
-export function initialSyncState(snapshot: AppointmentSnapshot, eventId: string, now: Date): SyncState {
-  // A change that came from Cal.com is already on Cal.com: nothing to push (I5).
-  const fromCalcom = snapshot.origin === 'calcom'
-  return {
-    status: fromCalcom ? 'synced' : 'pending',
-    version: snapshot.version,
-    attempts: 0,
-    lastAttemptAt: null,
-    errorCode: null,
-    errorMessage: null,
-    verifiedAt: fromCalcom ? toIso(now) : null,
-    requiresManualReview: false,
-    flaggedAt: null,
-    calcomBookingUid: snapshot.calcomBookingUid,
-    eventId,
-    changedAt: toIso(now),
-  }
 }

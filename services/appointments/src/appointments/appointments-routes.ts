@@ -1,8 +1,10 @@
 import { APPOINTMENT_STATUSES, Attendee } from '@calsync/contracts'
+import { requireInstant } from '@calsync/service-kit'
 import type { FastifyInstance } from 'fastify'
 import Type from 'typebox'
 import type { Authenticate } from '../auth/bearer-auth.ts'
 import { AppointmentNotFoundError, badRequest } from '../errors.ts'
+import { appointmentIdForKey } from './appointment.ts'
 import { toAppointmentView, toSyncStatusView } from './appointment-view.ts'
 import type { AppointmentsService } from './appointments-service.ts'
 import { type AppointmentsStore, snapshotOfDoc } from './appointments-store.ts'
@@ -66,7 +68,7 @@ export async function appointmentsRoutes(
   })
 
   async function view(tenantId: string, id: string) {
-    const doc = await store.find(tenantId, id)
+    const doc = await store.current(tenantId, id)
     if (!doc) throw new AppointmentNotFoundError(id)
     return { snapshot: snapshotOfDoc(doc), doc, sync: await store.syncState(tenantId, id) }
   }
@@ -74,14 +76,16 @@ export async function appointmentsRoutes(
   app.post('/v1/appointments', { schema: { body: CreateBody } }, async (request, reply) => {
     const identity = authenticate(request)
     const body = request.body as CreateBody
+    const key = request.headers['idempotency-key']
     const execute = async () => {
-      const snapshot = await service.create(identity.tenantId, body, identity.initiator)
+      // Under a key the id is derived from it: a retry after a lost answer finds the same appointment.
+      const options = typeof key === 'string' ? { id: appointmentIdForKey(identity.tenantId, key) } : {}
+      const snapshot = await service.create(identity.tenantId, body, identity.initiator, options)
       return {
         statusCode: 201,
         body: toAppointmentView(snapshot, await store.syncState(identity.tenantId, snapshot.id)),
       }
     }
-    const key = request.headers['idempotency-key']
     const response =
       typeof key === 'string'
         ? await idempotency.run(identity.tenantId, key, fingerprintOf(body), execute)
@@ -94,8 +98,9 @@ export async function appointmentsRoutes(
     const query = request.query as ListQuery
     const limit = query.limit ?? 50
     const docs = await store.list(identity.tenantId, {
-      from: query.from && new Date(query.from).toISOString(),
-      to: query.to && new Date(query.to).toISOString(),
+      // The schema's date-time lets leap seconds through, where new Date() is Invalid Date.
+      from: query.from === undefined ? undefined : requireInstant(query.from, 'from').toISOString(),
+      to: query.to === undefined ? undefined : requireInstant(query.to, 'to').toISOString(),
       status: query.status,
       after: query.cursor ? decodeCursor(query.cursor) : undefined,
       limit,

@@ -1,12 +1,14 @@
-import type { AppointmentEventType, AppointmentStatus } from '@calsync/contracts'
+import type { AppointmentEventType, AppointmentStatus, SyncStatus } from '@calsync/contracts'
 import { isDuplicateKeyError } from '@calsync/service-kit'
 import type { Db, Filter } from 'mongodb'
-import type { AppointmentSnapshot, Initiator, SyncState } from './appointment.ts'
+import type { ChainFact } from '../sync/booking-chain.ts'
+import type { SyncDoc } from '../sync/sync-state.ts'
+import type { AppointmentSnapshot, Initiator } from './appointment.ts'
 
 /** The current state of an appointment: a projection of its newest event. */
 export type AppointmentDoc = AppointmentSnapshot & { _id: string; initiatedBy: Initiator; lastEventId: string }
 
-/** One change: inserted once per (appointment, version) — the concurrency check and the outbox entry. */
+/** One change: inserted once per (appointment, version) — the concurrency check and the history. */
 export interface EventDoc {
   _id: string
   type: AppointmentEventType
@@ -17,10 +19,12 @@ export interface EventDoc {
   occurredAt: string
   snapshot: AppointmentSnapshot
   initiatedBy: Initiator
-  published: boolean
-  publishedAt: string | null
   /** W3C trace context of the request that made the change, so the relay's publish joins its trace. */
   trace: Record<string, string>
+  /** The operation that wrote it: the claims it made carry the same nonce. */
+  op?: string
+  /** What this version tells about the Cal.com booking chain (a customer's hop or cancel). */
+  chainFacts?: ChainFact[]
 }
 
 export function snapshotOfDoc(doc: AppointmentDoc): AppointmentSnapshot {
@@ -28,39 +32,21 @@ export function snapshotOfDoc(doc: AppointmentDoc): AppointmentSnapshot {
   return snapshot
 }
 
-export type SyncStateDoc = SyncState & { _id: string; tenantId: string; updatedAt: string }
-
 /**
- * A double booking (I2) found for one version of an appointment. Kept apart from `sync_states`
- * and only ever inserted: FerretDB rewrites a whole document on update, so a `conflict` status set
- * there could be overwritten by a sync result written at the same moment. A later change of the
- * appointment (a new version) is the operator's answer and ends the conflict.
+ * A double booking (I2) of one version of an appointment with one other appointment. Only ever
+ * inserted, under `<appointmentId>:v<version>:c<n>` with n = 1, 2, …: FerretDB finds documents
+ * fast only by `_id`, so the partners of a version are read by probing n upwards.
  */
 export interface ConflictDoc {
-  /** `<appointmentId>:v<version>` */
   _id: string
   tenantId: string
   appointmentId: string
   version: number
-  /** The other appointments of the double booking. */
-  with: string[]
+  partner: string
   flaggedAt: string
 }
 
-const conflictKey = (appointmentId: string, version: number) => `${appointmentId}:v${version}`
-
-/** The sync state as everyone reads it: a conflict of its version wins over what sync results said. */
-function withConflict(state: SyncStateDoc, conflict: ConflictDoc | undefined): SyncStateDoc {
-  if (!conflict) return state
-  return {
-    ...state,
-    status: 'conflict',
-    requiresManualReview: true,
-    flaggedAt: state.status === 'conflict' && state.flaggedAt ? state.flaggedAt : conflict.flaggedAt,
-  }
-}
-
-/** A Cal.com booking uid known to belong to an appointment (the uid chain of reschedules included). */
+/** A Cal.com booking uid known to belong to an appointment: how a webhook finds its appointment. */
 export interface LinkDoc {
   _id: string
   tenantId: string
@@ -70,11 +56,46 @@ export interface LinkDoc {
 }
 
 export interface ClaimDoc {
+  /** `<tenant>|<resource>|<YYYY-MM-DDTHH:MM>` */
   _id: string
   tenantId: string
   appointmentId: string
+  /** The appointment version that needed the minute when it was claimed or handed over. */
+  version: number
+  /** The operation that inserted it (a nonce), or `handoff:…` for a minute handed over by a partner. */
+  op: string
+  /** `YYYY-MM-DD` of the minute, so claims of days gone by can be pruned by equality. */
+  day: string
   claimedAt: string
 }
+
+/**
+ * A change of one appointment between its first claim and its last follow-up step. At most one
+ * per appointment (changes hold the appointment's lock), so a crash leaves it for the next
+ * holder of the lock or the sweeper to finish or undo.
+ */
+export interface PendingOpDoc {
+  _id: string
+  tenantId: string
+  nonce: string
+  /** The version the operation writes. */
+  version: number
+  resource: string
+  /** Minutes it claimed (inserted with its nonce): what an undo frees. */
+  claimed: string[]
+  /** Conflict marks it made before its event: an undo removes them too. */
+  conflictIds: string[]
+  startedAt: string
+}
+
+export interface LockDoc {
+  _id: string
+  owner: string
+  acquiredAt: string
+  expiresAt: string
+}
+
+export interface OutboxDoc extends EventDoc {}
 
 export interface IdempotencyDoc {
   _id: string
@@ -94,52 +115,104 @@ export interface ListQuery {
   limit: number
 }
 
-/** Every method is scoped by tenant: no read or write crosses tenants (I6). */
+/** The sync state as the API shows it: a double booking of its version shows as `conflict`. */
+export type SyncStateDoc = Omit<SyncDoc, 'status'> & { status: SyncStatus; conflict: boolean }
+
+export const MAX_CONFLICTS_PER_VERSION = 8
+export const conflictId = (appointmentId: string, version: number, n: number) => `${appointmentId}:v${version}:c${n}`
+export const eventIdOf = (appointmentId: string, version: number) => `${appointmentId}:v${version}`
+
+/**
+ * Every read a change makes is by `_id` alone: the only filter FerretDB's SQLite backend pushes
+ * down (any other filter reads the whole collection). Tenants are checked on the document read.
+ */
 export function createAppointmentsStore(db: Db) {
   const appointments = db.collection<AppointmentDoc>('appointments')
   const events = db.collection<EventDoc>('appointment_events')
-  const syncStates = db.collection<SyncStateDoc>('sync_states')
+  const outbox = db.collection<OutboxDoc>('outbox')
+  const syncStates = db.collection<SyncDoc>('sync_states')
   const links = db.collection<LinkDoc>('calcom_links')
   const claims = db.collection<ClaimDoc>('slot_claims')
+  const pendingOps = db.collection<PendingOpDoc>('pending_ops')
+  const locks = db.collection<LockDoc>('appointment_locks')
   const idempotency = db.collection<IdempotencyDoc>('idempotency_keys')
   const conflicts = db.collection<ConflictDoc>('sync_conflicts')
 
-  async function conflictsOf(states: SyncStateDoc[]): Promise<Map<string, ConflictDoc>> {
-    if (states.length === 0) return new Map()
-    const found = await conflicts
-      .find({ _id: { $in: states.map((state) => conflictKey(state._id, state.version)) } })
-      .toArray()
-    return new Map(found.map((conflict) => [conflict.appointmentId, conflict]))
-  }
-
   const linkKey = (tenantId: string, uid: string) => `${tenantId}|${uid}`
+  const owned = <T extends { tenantId: string }>(tenantId: string, doc: T | null) =>
+    doc && doc.tenantId === tenantId ? doc : undefined
+
+  async function partnersOf(appointmentId: string, version: number): Promise<ConflictDoc[]> {
+    const found: ConflictDoc[] = []
+    for (let n = 1; n <= MAX_CONFLICTS_PER_VERSION; n++) {
+      const doc = await conflicts.findOne({ _id: conflictId(appointmentId, version, n) })
+      if (!doc) break
+      found.push(doc)
+    }
+    return found
+  }
 
   return {
     appointments,
     events,
+    outbox,
     syncStates,
     links,
     claims,
+    pendingOps,
+    locks,
     idempotency,
     conflicts,
 
     async ensureIndexes(): Promise<void> {
+      // For MongoDB; FerretDB's SQLite backend uses only `_id`, which every hot read is by.
       await appointments.createIndex({ tenantId: 1, start: 1, _id: 1 })
-      await events.createIndex({ published: 1, occurredAt: 1 })
-      await events.createIndex({ appointmentId: 1, version: 1 })
-      await links.createIndex({ appointmentId: 1, linkedAt: -1 })
-      await claims.createIndex({ appointmentId: 1 })
-      await claims.createIndex({ claimedAt: 1 })
+      await syncStates.createIndex({ status: 1, changedAt: 1 })
       await conflicts.createIndex({ tenantId: 1, flaggedAt: 1 })
+      await claims.createIndex({ day: 1 })
     },
 
     async find(tenantId: string, id: string): Promise<AppointmentDoc | undefined> {
-      return (await appointments.findOne({ _id: id, tenantId })) ?? undefined
+      return owned(tenantId, await appointments.findOne({ _id: id }))
     },
 
-    async findByBookingUid(tenantId: string, uid: string): Promise<AppointmentDoc | undefined> {
-      const link = await links.findOne({ _id: linkKey(tenantId, uid) })
-      return link ? this.find(tenantId, link.appointmentId) : undefined
+    /**
+     * The newest written state, even while a stopped writer's projection is still to be finished:
+     * the projection, then any newer event after it.
+     */
+    async current(tenantId: string, id: string): Promise<AppointmentDoc | undefined> {
+      let doc = owned(tenantId, await appointments.findOne({ _id: id }))
+      for (let version = (doc?.version ?? 0) + 1; ; version++) {
+        const event = owned(tenantId, await events.findOne({ _id: eventIdOf(id, version) }))
+        if (!event) return doc
+        doc = { ...event.snapshot, _id: id, initiatedBy: event.initiatedBy, lastEventId: event._id }
+      }
+    },
+
+    async event(appointmentId: string, version: number): Promise<EventDoc | undefined> {
+      return (await events.findOne({ _id: eventIdOf(appointmentId, version) })) ?? undefined
+    },
+
+    /** The appointment a Cal.com booking uid belongs to, if calsync knows the uid. */
+    async linkedAppointmentId(tenantId: string, uid: string): Promise<string | undefined> {
+      return owned(tenantId, await links.findOne({ _id: linkKey(tenantId, uid) }))?.appointmentId
+    },
+
+    /** Records that a uid belongs to an appointment; answers whom it belongs to (first writer wins). */
+    async link(tenantId: string, uid: string, appointmentId: string, now: Date): Promise<string> {
+      try {
+        await links.insertOne({
+          _id: linkKey(tenantId, uid),
+          tenantId,
+          uid,
+          appointmentId,
+          linkedAt: now.toISOString(),
+        })
+        return appointmentId
+      } catch (error) {
+        if (!isDuplicateKeyError(error)) throw error
+        return (await links.findOne({ _id: linkKey(tenantId, uid) }))?.appointmentId ?? appointmentId
+      }
     },
 
     async list(tenantId: string, query: ListQuery): Promise<AppointmentDoc[]> {
@@ -155,67 +228,41 @@ export function createAppointmentsStore(db: Db) {
       return appointments.find(filter).sort({ start: 1, _id: 1 }).limit(query.limit).toArray()
     },
 
+    async syncDoc(appointmentId: string): Promise<SyncDoc | undefined> {
+      return (await syncStates.findOne({ _id: appointmentId })) ?? undefined
+    },
+
+    /** The sync state as everyone reads it: a double booking of its version shows as `conflict`. */
     async syncState(tenantId: string, id: string): Promise<SyncStateDoc | undefined> {
-      const state = await syncStates.findOne({ _id: id, tenantId })
+      const state = owned(tenantId, await syncStates.findOne({ _id: id }))
       if (!state) return undefined
-      return withConflict(state, (await conflictsOf([state])).get(id))
+      const conflict = Boolean(await conflicts.findOne({ _id: conflictId(id, state.version, 1) }))
+      return conflict
+        ? {
+            ...state,
+            status: 'conflict',
+            requiresManualReview: true,
+            conflict,
+            flaggedAt: state.flaggedAt ?? state.updatedAt,
+          }
+        : { ...state, conflict }
     },
 
     async syncStatesOf(tenantId: string, ids: string[]): Promise<Map<string, SyncStateDoc>> {
-      const found = await syncStates.find({ tenantId, _id: { $in: ids } }).toArray()
-      const marked = await conflictsOf(found)
-      return new Map(found.map((state) => [state._id, withConflict(state, marked.get(state._id))]))
+      const found = await Promise.all(ids.map((id) => this.syncState(tenantId, id)))
+      return new Map(found.flatMap((state) => (state ? [[state._id, state] as const] : [])))
     },
+
+    partnersOf,
 
     /** Of these sync states, the ids whose current version is in a double booking. */
-    async conflictedIds(states: SyncStateDoc[]): Promise<Set<string>> {
-      return new Set((await conflictsOf(states)).keys())
-    },
-
-    /** Marks each appointment's current version as part of one double booking; repeats change nothing. */
-    async markConflict(tenantId: string, appointmentIds: string[], now: Date): Promise<void> {
-      const states = await syncStates.find({ tenantId, _id: { $in: appointmentIds } }).toArray()
-      for (const state of states) {
-        try {
-          await conflicts.insertOne({
-            _id: conflictKey(state._id, state.version),
-            tenantId,
-            appointmentId: state._id,
-            version: state.version,
-            with: appointmentIds.filter((id) => id !== state._id),
-            flaggedAt: now.toISOString(),
-          })
-        } catch (error) {
-          if (!isDuplicateKeyError(error)) throw error
-        }
-      }
-    },
-
-    /** Records that a Cal.com booking uid belongs to an appointment; true if it was new. */
-    async link(tenantId: string, uid: string, appointmentId: string, now: Date): Promise<boolean> {
-      try {
-        await links.insertOne({
-          _id: linkKey(tenantId, uid),
-          tenantId,
-          uid,
-          appointmentId,
-          linkedAt: now.toISOString(),
-        })
-        return true
-      } catch (error) {
-        if (isDuplicateKeyError(error)) return false
-        throw error
-      }
-    },
-
-    /** The newest uid linked to an appointment: the end of its reschedule chain. */
-    async currentBookingUid(tenantId: string, appointmentId: string): Promise<string | undefined> {
-      const [newest] = await links.find({ tenantId, appointmentId }).sort({ linkedAt: -1, _id: -1 }).limit(1).toArray()
-      return newest?.uid
-    },
-
-    async isLinked(tenantId: string, uid: string): Promise<boolean> {
-      return (await links.countDocuments({ _id: linkKey(tenantId, uid) }, { limit: 1 })) > 0
+    async conflictedIds(states: SyncDoc[]): Promise<Set<string>> {
+      const marked = await Promise.all(
+        states.map(async (state) =>
+          (await conflicts.findOne({ _id: conflictId(state._id, state.version, 1) })) ? state._id : '',
+        ),
+      )
+      return new Set(marked.filter(Boolean))
     },
   }
 }

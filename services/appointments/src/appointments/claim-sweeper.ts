@@ -1,56 +1,51 @@
 import type { Logger } from '@calsync/service-kit'
-import { minutesOf } from './appointment.ts'
+import { AppointmentBusyError, type AppointmentLocks } from './appointment-lock.ts'
 import type { AppointmentsStore } from './appointments-store.ts'
+import type { ChangeWriter } from './change-writer.ts'
 
 export interface ClaimSweeperOptions {
   store: AppointmentsStore
+  locks: AppointmentLocks
+  writer: ChangeWriter
   logger: Logger
-  /** Claims younger than this may belong to a change still in progress. */
+  /**
+   * Operations younger than this are left to their writer. Safety does not rest on it (a change
+   * is settled only under its appointment's lock, which a live writer holds); it saves lock tries.
+   */
   graceMs?: number
   clock?: () => Date
 }
 
 /**
- * Frees minutes a crashed writer left claimed: claims of appointments that were never written,
- * of cancelled ones, and of minutes an appointment left when it moved. Without this a crash
- * between claiming a slot and writing its event would block that slot for good.
+ * Finishes or undoes the changes whose writer stopped and whose appointment nobody touched since
+ * (the next change of an appointment does it first anyway). It looks only at the pending
+ * operations — one per change in flight, so a handful, however many claims the book holds — and
+ * each under the appointment's lock, so it never frees a minute a live change holds.
  */
 export function createClaimSweeper(options: ClaimSweeperOptions) {
   const { store } = options
-  const graceMs = options.graceMs ?? 120_000
+  const graceMs = options.graceMs ?? 5_000
   const clock = options.clock ?? (() => new Date())
 
   return async function sweep(): Promise<number> {
-    const cutoff = new Date(clock().getTime() - graceMs).toISOString()
-    const old = await store.claims
-      .find({ claimedAt: { $lt: cutoff } })
-      .limit(1000)
-      .toArray()
-    if (old.length === 0) return 0
-    const ids = [...new Set(old.map((claim) => claim.appointmentId))]
-    const appointments = new Map(
-      (await store.appointments.find({ _id: { $in: ids } }).toArray()).map((doc) => [doc._id, doc]),
+    const cutoff = clock().getTime() - graceMs
+    const stopped = (await store.pendingOps.find({}).limit(1000).toArray()).filter(
+      (op) => Date.parse(op.startedAt) < cutoff,
     )
-    const withEvents = new Set(
-      (
-        await store.events
-          .find({ appointmentId: { $in: ids } })
-          .project<{ appointmentId: string }>({ appointmentId: 1 })
-          .toArray()
-      ).map((event) => event.appointmentId),
-    )
-    const stale = old.filter((claim) => {
-      const appointment = appointments.get(claim.appointmentId)
-      // An event without its projection is being repaired by the relay: leave its claims alone.
-      if (!appointment) return !withEvents.has(claim.appointmentId)
-      if (appointment.status === 'cancelled') return true
-      const minute = claim._id.slice(claim._id.lastIndexOf('|') + 1)
-      return !minutesOf(appointment.start, appointment.end).includes(minute)
-    })
-    if (stale.length > 0) {
-      await store.claims.deleteMany({ _id: { $in: stale.map((claim) => claim._id) } })
-      options.logger.info({ released: stale.length }, 'released orphaned slot claims')
+    let recovered = 0
+    for (const op of stopped) {
+      try {
+        await options.locks.withLock(op._id, { waitMs: 0 }, async (lock) => {
+          if ((await store.pendingOps.findOne({ _id: op._id }))?.nonce !== op.nonce) return
+          await options.writer.recover(lock)
+          recovered++
+        })
+      } catch (error) {
+        // Its appointment is being changed right now: that change settles it first.
+        if (!(error instanceof AppointmentBusyError)) throw error
+      }
     }
-    return stale.length
+    if (recovered > 0) options.logger.info({ recovered }, 'settled changes left by stopped writers')
+    return recovered
   }
 }

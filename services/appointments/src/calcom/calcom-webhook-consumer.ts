@@ -1,44 +1,93 @@
-import { consumerDefinitions, createSchemaCheck, type Names, VerifiedWebhook } from '@calsync/contracts'
-import { ack, type InvalidMessage, type Logger, nak, type RunningConsumer, startConsumer } from '@calsync/service-kit'
+import {
+  type ConsumerDefinition,
+  consumerDefinitions,
+  createSchemaCheck,
+  type Names,
+  VerifiedWebhook,
+} from '@calsync/contracts'
+import {
+  ack,
+  errorBackoffMs,
+  type InvalidMessage,
+  type Logger,
+  nak,
+  type RunningConsumer,
+  startConsumer,
+} from '@calsync/service-kit'
 import type { JetStreamClient } from '@nats-io/jetstream'
+import { AppointmentBusyError } from '../appointments/appointment-lock.ts'
 import type { AppointmentsMetrics } from '../metrics.ts'
 import type { CalcomBookingHandler } from './calcom-booking-handler.ts'
 
 const checkWebhook = createSchemaCheck(VerifiedWebhook)
 
-/** Deliveries a webhook about a not-yet-known booking waits for the webhook that introduces it. */
-const DEFER_DELIVERIES = 5
-const deferDelayMs = (deliveryCount: number) => Math.min(200 * 2 ** (deliveryCount - 1), 2000)
+/**
+ * How long a webhook may wait for what it depends on (the webhook that introduces its booking,
+ * calsync's own sync result): redeliveries at `initialMs` doubling to `maxMs`; at delivery
+ * `deliveries` the wait is over and it goes to review. The default waits about 15 minutes.
+ */
+export interface WebhookWait {
+  initialMs: number
+  maxMs: number
+  deliveries: number
+}
 
-/** Durable consumer of verified Cal.com webhooks: acked only after the change is written. */
+export const DEFAULT_WEBHOOK_WAIT: WebhookWait = { initialMs: 250, maxMs: 30_000, deliveries: 36 }
+
+/** Durable consumer of verified Cal.com webhooks: acked only after the change is written or reviewed. */
 export function startCalcomWebhookConsumer(deps: {
   js: JetStreamClient
   names: Names
   handler: CalcomBookingHandler
   logger: Logger
   metrics: AppointmentsMetrics
+  wait?: WebhookWait
   onInvalid?: (message: InvalidMessage) => Promise<void>
 }): Promise<RunningConsumer> {
   const log = deps.logger.child({ consumer: 'calcom-webhooks' })
+  const definition: ConsumerDefinition = consumerDefinitions(deps.names).appointmentsWebhooks
+  const wait = deps.wait ?? DEFAULT_WEBHOOK_WAIT
+  if (wait.deliveries >= definition.maxDeliver) {
+    throw new Error(
+      `webhook wait of ${wait.deliveries} deliveries must stay below the consumer's ${definition.maxDeliver}`,
+    )
+  }
+  const waitMs = (deliveryCount: number) =>
+    errorBackoffMs(deliveryCount, { initialMs: wait.initialMs, maxMs: wait.maxMs })
   return startConsumer({
     js: deps.js,
-    definition: consumerDefinitions(deps.names).appointmentsWebhooks,
+    definition,
     schema: checkWebhook,
     logger: deps.logger,
     concurrency: 4,
     ...(deps.onInvalid ? { onInvalid: deps.onInvalid } : {}),
-    handle: async ({ body, deliveryCount }) => {
-      const outcome = await deps.handler.handle(body.tenantId, body.deliveryId, body.webhook, {
-        lastChance: deliveryCount >= DEFER_DELIVERIES,
-      })
+    handle: async ({ body, deliveryCount, streamSequence, subject }) => {
+      const context = {
+        tenantId: body.tenantId,
+        trigger: body.webhook.triggerEvent,
+        bookingUid: body.webhook.payload.uid,
+      }
+      let outcome: Awaited<ReturnType<CalcomBookingHandler['handle']>>
+      try {
+        outcome = await deps.handler.handle(body, {
+          stream: definition.stream,
+          streamSequence,
+          subject,
+          deliveryCount,
+          lastChance: deliveryCount >= wait.deliveries,
+        })
+      } catch (error) {
+        if (!(error instanceof AppointmentBusyError)) throw error
+        outcome = 'deferred'
+      }
       deps.metrics.webhookProcessed(body.webhook.triggerEvent, outcome)
       if (outcome === 'deferred') {
-        log.debug({ tenantId: body.tenantId, bookingUid: body.webhook.payload.uid, deliveryCount }, 'webhook deferred')
-        return nak(deferDelayMs(deliveryCount))
+        log.debug({ ...context, deliveryCount }, 'webhook waits for what it depends on')
+        return nak(waitMs(deliveryCount))
       }
       // Echoes are expected on every change calsync makes; debug keeps them out of the way.
       log[outcome === 'echo' || outcome === 'duplicate' ? 'debug' : 'info'](
-        { tenantId: body.tenantId, trigger: body.webhook.triggerEvent, bookingUid: body.webhook.payload.uid, outcome },
+        { ...context, outcome },
         'cal.com webhook handled',
       )
       return ack()

@@ -1,73 +1,73 @@
-import { randomBytes } from 'node:crypto'
 import type { ResyncReply, ResyncRequest, SyncStatsReply, SyncStatsRequest } from '@calsync/contracts'
+import { isDuplicateKeyError } from '@calsync/service-kit'
 import type { Filter } from 'mongodb'
 import { toIso } from '../appointments/appointment.ts'
-import {
-  type AppointmentsStore,
-  type EventDoc,
-  type SyncStateDoc,
-  snapshotOfDoc,
-} from '../appointments/appointments-store.ts'
+import type { AppointmentLocks } from '../appointments/appointment-lock.ts'
+import { type AppointmentsStore, type EventDoc, snapshotOfDoc } from '../appointments/appointments-store.ts'
+import type { ChangeWriter } from '../appointments/change-writer.ts'
+import { type SyncDoc, stateForRedrive } from '../sync/sync-state.ts'
 
 const MAX_MATCHES = 1000
 
 /**
  * Re-drives the sync of appointments with their current state: a `sync_requested` event for the
- * current version under a new id (so calcom-sync counts fresh attempts) and a sync state back
- * to `pending`. Nothing about the appointment itself changes.
+ * current version under a new id `<id>:v<version>:r<n>` (so calcom-sync counts fresh attempts and
+ * results of older drives stay history) and a sync state back to `pending`. Nothing about the
+ * appointment itself changes. Each runs under the appointment's lock, like every sync-state write.
  */
-export function createResync(deps: { store: AppointmentsStore; onEvent: () => void; clock?: () => Date }) {
+export function createResync(deps: {
+  store: AppointmentsStore
+  locks: AppointmentLocks
+  writer: ChangeWriter
+  onEvent: () => void
+  clock?: () => Date
+}) {
   const { store } = deps
   const clock = deps.clock ?? (() => new Date())
 
-  async function redrive(state: SyncStateDoc, requestedBy: string, now: Date): Promise<boolean> {
-    const doc = await store.find(state.tenantId, state._id)
-    if (!doc) return false
-    const snapshot = snapshotOfDoc(doc)
-    const eventId = `${doc._id}:v${doc.version}:redrive:${randomBytes(4).toString('hex')}`
-    const event: EventDoc = {
-      _id: eventId,
-      type: 'appointment.sync_requested',
-      tenantId: doc.tenantId,
-      appointmentId: doc._id,
-      version: doc.version,
-      origin: snapshot.origin,
-      occurredAt: toIso(now),
-      snapshot: { ...snapshot, calcomBookingUid: state.calcomBookingUid ?? snapshot.calcomBookingUid },
-      initiatedBy: { origin: 'system', via: `redrive:${requestedBy}` },
-      published: false,
-      publishedAt: null,
-      trace: {},
-    }
-    await store.syncStates.updateOne(
-      { _id: state._id },
-      {
-        $set: {
-          status: 'pending',
-          attempts: 0,
-          errorCode: null,
-          errorMessage: null,
-          requiresManualReview: false,
-          flaggedAt: null,
-          eventId,
-          changedAt: toIso(now),
-          updatedAt: toIso(now),
-        },
-      },
-    )
-    await store.events.insertOne(event)
-    return true
+  async function redrive(state: SyncDoc, requestedBy: string, now: Date): Promise<boolean> {
+    return deps.locks.withLock(state._id, { waitMs: 5000 }, async (lock) => {
+      await deps.writer.recover(lock)
+      const doc = await store.find(state.tenantId, state._id)
+      const sync = await store.syncDoc(state._id)
+      if (!doc || !sync) return false
+      const snapshot = snapshotOfDoc(doc)
+      const eventId = `${doc._id}:v${doc.version}:r${sync.drives + 1}`
+      const event: EventDoc = {
+        _id: eventId,
+        type: 'appointment.sync_requested',
+        tenantId: doc.tenantId,
+        appointmentId: doc._id,
+        version: doc.version,
+        origin: snapshot.origin,
+        occurredAt: toIso(now),
+        snapshot: { ...snapshot, calcomBookingUid: sync.calcomBookingUid ?? snapshot.calcomBookingUid },
+        initiatedBy: { origin: 'system', via: `redrive:${requestedBy}` },
+        trace: {},
+      }
+      // The outbox entry first: it is what reaches calcom-sync; the history and the state follow.
+      for (const collection of [store.outbox, store.events]) {
+        try {
+          await collection.insertOne({ ...event })
+        } catch (error) {
+          if (!isDuplicateKeyError(error)) throw error
+        }
+      }
+      await store.syncStates.replaceOne({ _id: sync._id }, stateForRedrive(sync, eventId, now))
+      return true
+    })
   }
 
   return {
     async resync(request: ResyncRequest): Promise<ResyncReply> {
       const now = clock()
-      const filter: Filter<SyncStateDoc> = {}
+      const filter: Filter<SyncDoc> = {}
       if (request.tenantId) filter.tenantId = request.tenantId
       if (request.appointmentIds) {
         filter._id = { $in: request.appointmentIds }
       } else {
-        filter.status = { $in: request.statuses ?? ['pending', 'failed'] }
+        // `conflict` is never stored (it lives in the conflict marks), so asking for it matches nothing here.
+        filter.status = { $in: (request.statuses ?? ['pending', 'failed']).filter((status) => status !== 'conflict') }
         const cutoff = new Date(now.getTime() - (request.olderThanSeconds ?? 0) * 1000)
         filter.changedAt = { $lte: toIso(cutoff) }
       }
@@ -85,7 +85,7 @@ export function createResync(deps: { store: AppointmentsStore; onEvent: () => vo
 
     async syncStats(request: SyncStatsRequest): Promise<SyncStatsReply> {
       const since = new Date(request.since).toISOString()
-      const match: Filter<SyncStateDoc> = { changedAt: { $gte: since } }
+      const match: Filter<SyncDoc> = { changedAt: { $gte: since } }
       if (request.tenantId) match.tenantId = request.tenantId
       const groups = await store.syncStates
         .aggregate<{ _id: string; count: number }>([
@@ -112,7 +112,7 @@ export function createResync(deps: { store: AppointmentsStore; onEvent: () => vo
           .toArray()
         const conflicted = await store.conflictedIds(states)
         for (const state of states) {
-          if (!conflicted.has(state._id) || state.status === 'conflict' || !(state.status in reply)) continue
+          if (!conflicted.has(state._id) || !(state.status in reply)) continue
           reply[state.status as keyof SyncStatsReply]--
           reply.conflict++
         }

@@ -3,19 +3,16 @@ import { type Logger, publishMessage } from '@calsync/service-kit'
 import type { JetStreamClient } from '@nats-io/jetstream'
 import { context } from '@opentelemetry/api'
 import type { AppointmentsStore, EventDoc } from '../appointments/appointments-store.ts'
-import type { ChangeRecorder } from '../appointments/change-recorder.ts'
 import type { AppointmentsMetrics } from '../metrics.ts'
 
 export interface OutboxRelayOptions {
   store: AppointmentsStore
-  recorder: ChangeRecorder
   js: JetStreamClient
   names: Names
   logger: Logger
   metrics: AppointmentsMetrics
   /** How often to look for unpublished events when nothing wakes the relay. */
   intervalMs?: number
-  clock?: () => Date
 }
 
 export interface OutboxRelay {
@@ -40,22 +37,31 @@ export function toAppointmentEvent(event: EventDoc): AppointmentEvent {
 }
 
 /**
- * Publishes unpublished appointment events in order, with the event id as Nats-Msg-Id, and marks
- * each published only after JetStream acknowledged it. A crash between the two republishes the
- * event, which the stream's duplicate window and the consumers' version checks absorb.
+ * Publishes the events in the outbox in order, with the event id as Nats-Msg-Id, and takes each
+ * out only after JetStream acknowledged it. A crash between the two republishes the event, which
+ * the stream's duplicate window and the consumers' version checks absorb. The outbox holds only
+ * what is not yet published, so looking through it stays cheap however long the history grows.
  */
 export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const { store, js, names } = options
   const log = options.logger.child({ component: 'outbox-relay' })
-  const clock = options.clock ?? (() => new Date())
   const intervalMs = options.intervalMs ?? 1000
   let running: Promise<number> | undefined
-  let again = false
+  let queued: Promise<number> | undefined
   let stopped = false
 
+  /** Whether an outbox entry's change was committed; an abandoned uncommitted one is dropped. */
+  async function committed(entry: EventDoc): Promise<boolean> {
+    if (!entry.op) return true
+    const event = await store.events.findOne({ _id: entry._id })
+    if (event?.op === entry.op) return true
+    // Still being written, or left by a stopped writer: its undo removes the entry.
+    if ((await store.pendingOps.findOne({ _id: entry.appointmentId }))?.nonce === entry.op) return false
+    await store.outbox.deleteOne({ _id: entry._id, op: entry.op })
+    return false
+  }
+
   async function publish(event: EventDoc): Promise<void> {
-    // Completes the projection of a writer that died after its event insert (idempotent otherwise).
-    await options.recorder.project(event)
     const subject = names.subjects.appointmentEvent(event.tenantId, appointmentEventToken(event.type))
     const carrier = {
       get: (key: string) => event.trace[key] ?? '',
@@ -71,29 +77,32 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       }),
     )
     if (!ack.duplicate) options.metrics.eventPublished(event.type, event.origin)
-    await store.events.updateOne({ _id: event._id }, { $set: { published: true, publishedAt: clock().toISOString() } })
+    await store.outbox.deleteOne({ _id: event._id })
   }
 
   async function pass(): Promise<number> {
     let published = 0
     for (;;) {
-      const batch = await store.events
-        .find({ published: false })
-        .sort({ occurredAt: 1, version: 1 })
-        .limit(100)
-        .toArray()
+      const batch = await store.outbox.find({}).sort({ occurredAt: 1, version: 1 }).limit(100).toArray()
+      let progressed = 0
       for (const event of batch) {
+        if (!(await committed(event))) continue
         await publish(event)
-        published++
+        progressed++
       }
-      if (batch.length < 100) return published
+      published += progressed
+      if (batch.length < 100 || progressed === 0) return published
     }
   }
 
+  /** A pass that starts after any running one, so it sees everything in the outbox by now. */
   function runOnce(): Promise<number> {
     if (running) {
-      again = true
-      return running
+      queued ??= running.then(() => {
+        queued = undefined
+        return stopped ? 0 : runOnce()
+      })
+      return queued
     }
     running = pass()
       .catch((error: unknown) => {
@@ -102,10 +111,6 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       })
       .finally(() => {
         running = undefined
-        if (again && !stopped) {
-          again = false
-          void runOnce()
-        }
       })
     return running
   }

@@ -1,66 +1,60 @@
 import { consumerDefinitions, createSchemaCheck, type Names, SyncResult } from '@calsync/contracts'
-import { ack, type InvalidMessage, type Logger, type RunningConsumer, startConsumer } from '@calsync/service-kit'
+import {
+  ack,
+  errorBackoffMs,
+  type InvalidMessage,
+  type Logger,
+  nak,
+  type RunningConsumer,
+  startConsumer,
+} from '@calsync/service-kit'
 import type { JetStreamClient } from '@nats-io/jetstream'
-import type { AppointmentsStore, SyncStateDoc } from '../appointments/appointments-store.ts'
+import { AppointmentBusyError, type AppointmentLocks } from '../appointments/appointment-lock.ts'
+import type { AppointmentsStore } from '../appointments/appointments-store.ts'
+import type { ChangeWriter } from '../appointments/change-writer.ts'
+import { applyResult, factsOfResult } from './sync-state.ts'
 
 const checkResult = createSchemaCheck(SyncResult)
+const LOCK_WAIT_MS = 2000
 
 /**
- * Keeps each appointment's sync-tracking fields true from calcom-sync's results. A result for an
- * older version than the one now being synced only contributes the booking uid it learned.
+ * Applies one of calcom-sync's results to the appointment's sync state and booking chain, under
+ * the appointment's lock (the sync state has one writer at a time, so no result is lost to a
+ * concurrent one), through the pure `applyResult` (so no result makes it go backwards).
  */
-export async function applySyncResult(store: AppointmentsStore, result: SyncResult, now: Date): Promise<void> {
-  const state = await store.syncState(result.tenantId, result.appointmentId)
-  if (!state) return
-  if (result.type === 'sync.succeeded' && result.calcomBookingUid) {
-    await store.link(result.tenantId, result.calcomBookingUid, result.appointmentId, now)
+export function createSyncResultApplier(deps: {
+  store: AppointmentsStore
+  locks: AppointmentLocks
+  writer: ChangeWriter
+  clock?: () => Date
+}) {
+  const { store } = deps
+  const clock = deps.clock ?? (() => new Date())
+  return async function apply(result: SyncResult): Promise<'applied' | 'unknown'> {
+    return deps.locks.withLock(result.appointmentId, { waitMs: LOCK_WAIT_MS }, async (lock) => {
+      // First: a change whose writer stopped before writing its sync state is finished here.
+      await deps.writer.recover(lock)
+      const sync = await store.syncDoc(result.appointmentId)
+      if (!sync || sync.tenantId !== result.tenantId) return 'unknown'
+      const next = applyResult(sync, result, clock())
+      await store.syncStates.replaceOne({ _id: sync._id }, next)
+      for (const fact of factsOfResult(result)) {
+        await store.link(result.tenantId, fact.uid, result.appointmentId, clock())
+        if (fact.kind === 'moved') await store.link(result.tenantId, fact.from, result.appointmentId, clock())
+      }
+      return 'applied'
+    })
   }
-  if (result.version < state.version) {
-    if (result.type === 'sync.succeeded' && result.calcomBookingUid && !state.calcomBookingUid) {
-      await store.syncStates.updateOne({ _id: state._id }, { $set: { calcomBookingUid: result.calcomBookingUid } })
-    }
-    return
-  }
-  const common = {
-    version: result.version,
-    attempts: result.attempt,
-    lastAttemptAt: result.at,
-    updatedAt: now.toISOString(),
-  }
-  let update: Partial<SyncStateDoc>
-  if (result.type === 'sync.succeeded') {
-    update = {
-      ...common,
-      status: state.status === 'conflict' ? 'conflict' : 'synced',
-      verifiedAt: result.at,
-      errorCode: null,
-      errorMessage: null,
-      calcomBookingUid: result.calcomBookingUid ?? state.calcomBookingUid,
-    }
-    if (state.status !== 'conflict') update.requiresManualReview = false
-  } else {
-    const failed = result.type === 'sync.failed'
-    update = {
-      ...common,
-      // A double booking stays `conflict` whatever Cal.com answers next: an operator decides.
-      status: state.status === 'conflict' ? 'conflict' : failed ? 'failed' : 'pending',
-      errorCode: result.errorCode,
-      errorMessage: result.errorMessage,
-      ...(failed ? { requiresManualReview: true, flaggedAt: result.at } : {}),
-    }
-  }
-  await store.syncStates.updateOne({ _id: state._id }, { $set: update })
 }
 
 export function startSyncResultsConsumer(deps: {
   js: JetStreamClient
   names: Names
-  store: AppointmentsStore
+  apply: ReturnType<typeof createSyncResultApplier>
   logger: Logger
   onInvalid?: (message: InvalidMessage) => Promise<void>
-  clock?: () => Date
 }): Promise<RunningConsumer> {
-  const clock = deps.clock ?? (() => new Date())
+  const log = deps.logger.child({ consumer: 'sync-results' })
   return startConsumer({
     js: deps.js,
     definition: consumerDefinitions(deps.names).appointmentsSyncResults,
@@ -68,9 +62,19 @@ export function startSyncResultsConsumer(deps: {
     logger: deps.logger,
     concurrency: 4,
     ...(deps.onInvalid ? { onInvalid: deps.onInvalid } : {}),
-    handle: async ({ body }) => {
-      await applySyncResult(deps.store, body, clock())
-      return ack()
+    handle: async ({ body, deliveryCount }) => {
+      try {
+        if ((await deps.apply(body)) === 'unknown') {
+          log.warn(
+            { tenantId: body.tenantId, appointmentId: body.appointmentId },
+            'sync result for an unknown appointment',
+          )
+        }
+        return ack()
+      } catch (error) {
+        if (!(error instanceof AppointmentBusyError)) throw error
+        return nak(errorBackoffMs(deliveryCount, { initialMs: 100, maxMs: 5000 }))
+      }
     },
   })
 }

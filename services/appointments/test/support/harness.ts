@@ -32,10 +32,12 @@ import { fileLogger } from '../../../../test/support/logs.ts'
 import { readStream } from '../../../../test/support/streams.ts'
 import { openTestTenants } from '../../../../test/support/tenants.ts'
 import { buildApp } from '../../src/app.ts'
-import { type Components, startComponents } from '../../src/wiring.ts'
+import { type ComponentDeps, type Components, startComponents } from '../../src/wiring.ts'
 
 /** The appointments service wired exactly as main.ts wires it, against the suite's NATS and database. */
-export async function startAppointmentsHarness(options: { names?: Names } = {}) {
+export async function startAppointmentsHarness(
+  options: { names?: Names; components?: Partial<Omit<ComponentDeps, 'db' | 'nc' | 'js' | 'names' | 'tenants'>> } = {},
+) {
   const names = options.names ?? uniqueNames()
   const nc: NatsConnection = await connectTestNats()
   const mongo: MongoClient = await connectTestMongo()
@@ -61,6 +63,7 @@ export async function startAppointmentsHarness(options: { names?: Names } = {}) 
     logger,
     meter: metrics.meter,
     relayIntervalMs: 200,
+    ...options.components,
   })
   const app: FastifyInstance = buildApp({
     logger,

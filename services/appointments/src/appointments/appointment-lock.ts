@@ -1,0 +1,86 @@
+import { randomBytes } from 'node:crypto'
+import { ERROR_CODES } from '@calsync/contracts'
+import { AppError, isDuplicateKeyError } from '@calsync/service-kit'
+import type { AppointmentsStore } from './appointments-store.ts'
+
+/** Another change of this appointment is under way; the caller retries shortly. */
+export class AppointmentBusyError extends AppError {
+  override name = 'AppointmentBusyError'
+  constructor(appointmentId: string) {
+    super(ERROR_CODES.unavailable, `appointment ${appointmentId} is being changed; retry shortly`, {
+      statusCode: 503,
+      retryAfterSeconds: 1,
+    })
+  }
+}
+
+export interface HeldLock {
+  appointmentId: string
+  /** False once the lease has run so long that another process may take it over. */
+  isFresh(): boolean
+}
+
+export interface LockOptions {
+  /** How long to wait for the lock before giving up with `AppointmentBusyError`. */
+  waitMs: number
+}
+
+/**
+ * One change of an appointment at a time, across processes: the lock is an insert into a unique
+ * index (atomic on MongoDB and FerretDB), held as a lease so a crashed holder's lock expires.
+ * Whoever takes the lock first finishes or undoes the change a crashed holder left (see
+ * ChangeWriter.recover), so every change starts from a settled appointment.
+ */
+export function createAppointmentLocks(store: AppointmentsStore, options: { ttlMs?: number; clock?: () => Date } = {}) {
+  const ttlMs = options.ttlMs ?? 30_000
+  const clock = options.clock ?? (() => new Date())
+  const owner = randomBytes(6).toString('hex')
+  let sequence = 0
+
+  async function tryAcquire(appointmentId: string, token: string): Promise<boolean> {
+    const now = clock()
+    try {
+      await store.locks.insertOne({
+        _id: appointmentId,
+        owner: token,
+        acquiredAt: now.toISOString(),
+        expiresAt: new Date(now.getTime() + ttlMs).toISOString(),
+      })
+      return true
+    } catch (error) {
+      if (!isDuplicateKeyError(error)) throw error
+    }
+    const held = await store.locks.findOne({ _id: appointmentId })
+    if (held && Date.parse(held.expiresAt) < now.getTime()) {
+      // The holder died: take its lease over. The owner in the filter keeps two takers from both winning.
+      await store.locks.deleteOne({ _id: appointmentId, owner: held.owner })
+    }
+    return false
+  }
+
+  return {
+    ttlMs,
+
+    async withLock<T>(
+      appointmentId: string,
+      lockOptions: LockOptions,
+      run: (lock: HeldLock) => Promise<T>,
+    ): Promise<T> {
+      const token = `${owner}:${++sequence}`
+      const deadline = clock().getTime() + lockOptions.waitMs
+      for (let attempt = 0; !(await tryAcquire(appointmentId, token)); attempt++) {
+        if (clock().getTime() >= deadline) throw new AppointmentBusyError(appointmentId)
+        await new Promise((resolve) => setTimeout(resolve, Math.min(5 * 2 ** attempt, 100) * (0.5 + Math.random())))
+      }
+      const acquiredAt = clock().getTime()
+      try {
+        return await run({ appointmentId, isFresh: () => clock().getTime() - acquiredAt < ttlMs / 2 })
+      } finally {
+        // Only our own lease: after a takeover the lock is someone else's.
+        await store.locks.deleteOne({ _id: appointmentId, owner: token }).catch(() => undefined)
+      }
+    },
+  }
+}
+
+export type AppointmentLocks = ReturnType<typeof createAppointmentLocks>

@@ -1,0 +1,264 @@
+import { randomBytes } from 'node:crypto'
+import { injectTraceContext } from '@calsync/contracts'
+import { DuplicateKeyError, insertUnique, isDuplicateKeyError, type Logger, withSpan } from '@calsync/service-kit'
+import { SpanKind, trace } from '@opentelemetry/api'
+import { ConcurrentChangeError, SlotUnavailableError } from '../errors.ts'
+import type { ChainFact } from '../sync/booking-chain.ts'
+import { stateForVersion } from '../sync/sync-state.ts'
+import { type AppointmentSnapshot, changeTypeOf, type Initiator, minutesOf } from './appointment.ts'
+import { AppointmentBusyError, type HeldLock } from './appointment-lock.ts'
+import type { AppointmentsStore, EventDoc, PendingOpDoc } from './appointments-store.ts'
+import { eventIdOf } from './appointments-store.ts'
+import { type Conflicts, needsMinute, overlaps } from './conflicts.ts'
+import type { SlotClaims } from './slot-claims.ts'
+
+const tracer = trace.getTracer('appointments')
+
+export interface ChangeInput {
+  previous: AppointmentSnapshot | undefined
+  next: AppointmentSnapshot
+  initiatedBy: Initiator
+  /** Local channels get all their minutes or a 409; a Cal.com booking keeps what is free (I2). */
+  mode: 'exclusive' | 'keep-both'
+  /** What this version tells about the Cal.com booking chain. */
+  chainFacts?: ChainFact[]
+}
+
+export interface ChangeOutcome {
+  snapshot: AppointmentSnapshot
+  event: EventDoc
+  /** Appointments this one overlaps (a double booking to report). */
+  partners: string[]
+  /** False when a follow-up step failed after the commit; the next lock holder or the sweeper finishes it. */
+  finished: boolean
+}
+
+function traceCarrier(): Record<string, string> {
+  const carrier: Record<string, string> = {}
+  injectTraceContext({
+    get: (key) => carrier[key] ?? '',
+    set: (key, value) => {
+      carrier[key] = value
+    },
+    keys: () => Object.keys(carrier),
+  })
+  return carrier
+}
+
+const minutesNeeded = (snapshot: AppointmentSnapshot | undefined) =>
+  snapshot?.status === 'booked' ? minutesOf(snapshot.start, snapshot.end) : []
+
+/**
+ * Writes one change of an appointment, under its lock, the one way that is atomic without
+ * transactions (DESIGN §5–6): record the operation, claim the minutes it adds (each claim names
+ * the operation), mark double bookings, put the event in the outbox, then insert the event
+ * `(appointment, version)` — the commit. Before the commit a failure undoes only this
+ * operation's own claims; after it nothing is freed: the follow-up steps (projection, sync state,
+ * freeing the minutes the appointment left) are idempotent and finished by whoever takes the
+ * lock next if this one stops.
+ */
+export function createChangeWriter(deps: {
+  store: AppointmentsStore
+  claims: SlotClaims
+  conflicts: Conflicts
+  logger: Logger
+  /** Called after each event is in the outbox, e.g. to wake the relay. */
+  onRecorded: (event: EventDoc) => void
+  /** Runs right after the event insert; a throw stops the work there, as a crash would (tests). */
+  afterEventWrite?: (event: EventDoc) => void
+  clock?: () => Date
+}) {
+  const { store, claims, conflicts } = deps
+  const clock = deps.clock ?? (() => new Date())
+  const log = deps.logger.child({ component: 'change-writer' })
+
+  async function undo(op: PendingOpDoc): Promise<void> {
+    await claims.undo({ tenantId: op.tenantId, resource: op.resource, op: op.nonce }, op.claimed)
+    const entry = await store.outbox.findOne({ _id: eventIdOf(op._id, op.version) })
+    if (entry?.op === op.nonce) await store.outbox.deleteOne({ _id: entry._id })
+    if (op.conflictIds.length > 0) {
+      await store.conflicts.bulkWrite(op.conflictIds.map((_id) => ({ deleteOne: { filter: { _id } } })))
+    }
+    await store.pendingOps.deleteOne({ _id: op._id, nonce: op.nonce })
+  }
+
+  /** Frees the minutes the previous version held and this one does not; partners that need them get them. */
+  async function release(previous: AppointmentSnapshot, next: AppointmentSnapshot, event: EventDoc): Promise<void> {
+    const kept = new Set(minutesNeeded(next))
+    const released = minutesNeeded(previous).filter((minute) => !kept.has(minute))
+    if (released.length === 0) return
+    const partners = (await conflicts.partnersOf(next.id, previous.version)).filter((p) => p.status === 'booked')
+    const docs = await claims.read(released.map((minute) => claims.key(next.tenantId, next.resource, minute)))
+    const freed: string[] = []
+    const handedTo = new Map<string, AppointmentSnapshot>()
+    for (const doc of docs) {
+      if (doc?.appointmentId !== next.id) continue
+      const minute = doc._id.slice(doc._id.lastIndexOf('|') + 1)
+      const taker = partners.find((partner) => needsMinute(partner, minute))
+      if (!taker) {
+        freed.push(doc._id)
+        continue
+      }
+      await claims.handOver(doc, { appointmentId: taker.id, version: taker.version }, `handoff:${event._id}`, clock())
+      handedTo.set(doc._id, taker)
+    }
+    await claims.deleteIds(freed)
+    // A partner that changed meanwhile may no longer need what it got: its own release ran before
+    // the hand-over reached it, so free those minutes here.
+    for (const [claimId, taker] of handedTo) {
+      const now = await conflicts.latest(taker.id)
+      const minute = claimId.slice(claimId.lastIndexOf('|') + 1)
+      if (now && now.version !== taker.version && !needsMinute(now, minute)) {
+        const [doc] = await claims.read([claimId])
+        if (doc?.appointmentId === taker.id && doc.op === `handoff:${event._id}`) await claims.deleteIds([claimId])
+      }
+    }
+  }
+
+  /** The follow-up steps of a committed change; each is idempotent, so running them again is safe. */
+  async function finish(event: EventDoc): Promise<void> {
+    const { snapshot } = event
+    // The sync state first, so an appointment the list shows always has one.
+    const sync = await store.syncDoc(event.appointmentId)
+    const next = stateForVersion(sync, snapshot, event._id, event.chainFacts ?? [], clock())
+    if (next !== sync) await store.syncStates.replaceOne({ _id: event.appointmentId }, next, { upsert: true })
+    const projected = await store.appointments.findOne({ _id: event.appointmentId })
+    if (!projected || projected.version < event.version) {
+      await store.appointments.replaceOne(
+        { _id: event.appointmentId },
+        { ...snapshot, initiatedBy: event.initiatedBy, lastEventId: event._id },
+        { upsert: true },
+      )
+    }
+    for (const fact of event.chainFacts ?? []) await store.link(event.tenantId, fact.uid, event.appointmentId, clock())
+    const previous =
+      event.version > 1 ? (await store.event(event.appointmentId, event.version - 1))?.snapshot : undefined
+    if (previous) await release(previous, snapshot, event)
+    if (event.op) await store.pendingOps.deleteOne({ _id: event.appointmentId, nonce: event.op })
+  }
+
+  return {
+    finish,
+
+    /** Finishes or undoes what a holder of this appointment's lock left behind when it stopped. */
+    async recover(lock: HeldLock): Promise<void> {
+      const op = await store.pendingOps.findOne({ _id: lock.appointmentId })
+      if (!op) return
+      const event = await store.event(op._id, op.version)
+      if (event && event.op === op.nonce) {
+        log.info({ appointmentId: op._id, version: op.version }, 'finishing a change a stopped writer committed')
+        await finish(event)
+      } else {
+        log.info({ appointmentId: op._id, version: op.version }, 'undoing a change a stopped writer left uncommitted')
+        await undo(op)
+      }
+    },
+
+    async write(lock: HeldLock, input: ChangeInput): Promise<ChangeOutcome> {
+      const { previous, next } = input
+      const owned = new Set(minutesNeeded(previous))
+      const added = minutesNeeded(next).filter((minute) => !owned.has(minute))
+      const op: PendingOpDoc = {
+        _id: next.id,
+        tenantId: next.tenantId,
+        nonce: randomBytes(9).toString('base64url'),
+        version: next.version,
+        resource: next.resource,
+        claimed: added,
+        conflictIds: [],
+        startedAt: clock().toISOString(),
+      }
+      try {
+        await store.pendingOps.insertOne(op)
+      } catch (error) {
+        if (isDuplicateKeyError(error)) throw new AppointmentBusyError(next.id)
+        throw error
+      }
+      const claimant = {
+        tenantId: next.tenantId,
+        resource: next.resource,
+        appointmentId: next.id,
+        version: next.version,
+        op: op.nonce,
+      }
+      const partners = new Set<string>()
+      if (input.mode === 'exclusive') {
+        const claim = await claims.claim(claimant, added, clock())
+        if (!claim.ok) {
+          await undo(op)
+          throw new SlotUnavailableError(claim.holders)
+        }
+      } else {
+        for (const holder of (await claims.claimFree(claimant, added, clock())).holders) partners.add(holder)
+      }
+      // A double booking that this version keeps (it still overlaps a partner of the one it replaces).
+      if (previous) {
+        for (const partner of await conflicts.partnersOf(next.id, previous.version)) {
+          if (overlaps(partner, next)) partners.add(partner.id)
+        }
+      }
+      if (partners.size > 0) {
+        op.conflictIds = await conflicts.mark(next, [...partners])
+        await store.pendingOps.replaceOne({ _id: op._id }, op)
+      }
+      if (!lock.isFresh()) {
+        // Our lease may be taken over any moment now: do not commit on it.
+        await undo(op)
+        throw new AppointmentBusyError(next.id)
+      }
+      const event: EventDoc = {
+        _id: eventIdOf(next.id, next.version),
+        type: changeTypeOf(previous, next),
+        tenantId: next.tenantId,
+        appointmentId: next.id,
+        version: next.version,
+        origin: next.origin,
+        occurredAt: next.updatedAt,
+        snapshot: next,
+        initiatedBy: input.initiatedBy,
+        trace: traceCarrier(),
+        op: op.nonce,
+        ...(input.chainFacts && input.chainFacts.length > 0 ? { chainFacts: input.chainFacts } : {}),
+      }
+      // The outbox entry goes in before the commit, so a crash right after the commit cannot keep
+      // the change from being published; the relay publishes only entries whose event exists.
+      await store.outbox.insertOne({ ...event })
+      await withSpan(
+        tracer,
+        'mongodb insert appointment_events',
+        {
+          kind: SpanKind.CLIENT,
+          attributes: {
+            'db.system.name': 'mongodb',
+            'db.collection.name': 'appointment_events',
+            'db.operation.name': 'insert',
+          },
+        },
+        async () => {
+          try {
+            await insertUnique(store.events, event)
+          } catch (error) {
+            if (!(error instanceof DuplicateKeyError)) throw error
+            await undo(op)
+            throw new ConcurrentChangeError(next.id, next.version)
+          }
+        },
+      )
+      deps.onRecorded(event)
+      deps.afterEventWrite?.(event)
+      let finished = true
+      try {
+        await finish(event)
+      } catch (error) {
+        finished = false
+        log.warn(
+          { err: error, appointmentId: next.id, version: next.version },
+          'change committed; its follow-up steps will be finished later',
+        )
+      }
+      return { snapshot: next, event, partners: [...partners], finished }
+    },
+  }
+}
+
+export type ChangeWriter = ReturnType<typeof createChangeWriter>

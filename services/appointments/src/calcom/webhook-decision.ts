@@ -1,0 +1,179 @@
+import type { AppointmentSnapshot, BookingTrigger, EventTypeMapping } from '@calsync/contracts'
+import {
+  type ChainFact,
+  type ChainLink,
+  chainEnd,
+  isUnambiguous,
+  linkOf,
+  madeBy,
+  successorOf,
+} from '../sync/booking-chain.ts'
+
+/**
+ * The one place that decides what a verified Cal.com webhook means (the table in ../../README.md,
+ * "Cal.com webhooks: the decision table"). A pure function of the webhook and of what calsync
+ * knows about the appointment it concerns; the handler only gathers the inputs and carries out
+ * the answer. Echoes are recognised by what calsync itself did (its sync results put those steps
+ * in the chain), never by "the appointment was once at this time".
+ */
+
+export const MAX_BOOKING_MS = 24 * 60 * 60_000
+
+export interface WebhookFacts {
+  trigger: BookingTrigger
+  uid: string
+  rescheduleUid: string | null
+  /** Parsed times; the gateway already refused what does not parse. */
+  start: string
+  end: string
+  eventTypeId: number
+  eventType: EventTypeMapping | undefined
+  /** The appointment id calsync put in the booking's metadata, if any (anyone can forge it). */
+  metadataAppointmentId: string | undefined
+  attendeeEmail: string | undefined
+}
+
+/** How the handler found the appointment a webhook is about. */
+export type Via = 'uid' | 'previous-uid' | 'metadata' | 'booking-id'
+
+export interface Target {
+  appointment: AppointmentSnapshot
+  chain: readonly ChainLink[]
+  /** A local change calcom-sync has not finished (no terminal sync result yet). */
+  awaiting: boolean
+  via: Via
+}
+
+export type WaitReason = 'unknown_booking' | 'awaiting_sync' | 'chain_gap'
+export type ReviewCode = 'unknown_event_type' | 'invalid_interval' | 'conflicting_state' | WaitReason
+
+export type Decision =
+  | { kind: 'create'; facts: ChainFact[] }
+  | { kind: 'reschedule'; facts: ChainFact[] }
+  | { kind: 'cancel'; facts: ChainFact[] }
+  /** calsync's own change coming back; `facts` it did not know yet (a create whose answer it lost). */
+  | { kind: 'echo'; facts: ChainFact[] }
+  /** Already applied; `recheck` redoes the double-booking report of a booking made from Cal.com. */
+  | { kind: 'duplicate'; recheck: boolean; facts: ChainFact[] }
+  | { kind: 'stale' }
+  | { kind: 'defer'; reason: WaitReason }
+  | { kind: 'review'; code: ReviewCode; message: string }
+
+const review = (code: ReviewCode, message: string): Decision => ({ kind: 'review', code, message })
+const defer = (reason: WaitReason): Decision => ({ kind: 'defer', reason })
+
+/** Rows 1–3: what no booking may look like, whatever it is about. */
+function implausible(webhook: WebhookFacts): Decision | undefined {
+  if (webhook.trigger === 'BOOKING_CANCELLED') return undefined
+  if (!webhook.eventType)
+    return review('unknown_event_type', `event type ${webhook.eventTypeId} is not configured for this tenant`)
+  const length = Date.parse(webhook.end) - Date.parse(webhook.start)
+  if (!(length > 0) || length > MAX_BOOKING_MS)
+    return review('invalid_interval', 'the booking does not end after it starts, or lasts over a day')
+  if (length !== webhook.eventType.lengthMinutes * 60_000) {
+    return review(
+      'invalid_interval',
+      `the booking lasts ${length / 60_000} minutes; its event type lasts ${webhook.eventType.lengthMinutes}`,
+    )
+  }
+  return undefined
+}
+
+function created(webhook: WebhookFacts, target: Target | undefined): Decision {
+  const booked: ChainFact = { kind: 'booked', uid: webhook.uid, by: 'calcom', version: 1, start: webhook.start }
+  if (!target) return { kind: 'create', facts: [booked] }
+  const { appointment, chain } = target
+  if (target.via !== 'metadata') {
+    const by = madeBy(chain, booked)
+    if (by === 'calsync') return { kind: 'echo', facts: [] }
+    if (by === 'calcom' || target.via === 'booking-id') return { kind: 'duplicate', recheck: true, facts: [] }
+    return defer('chain_gap')
+  }
+  // The metadata names an appointment: ours only if it is waiting for exactly this booking.
+  if (target.awaiting) return defer('awaiting_sync')
+  const current = chainEnd(chain)
+  const matches =
+    appointment.status === 'booked' &&
+    (!current || current.cancelled !== undefined) &&
+    Date.parse(appointment.start) === Date.parse(webhook.start) &&
+    appointment.eventTypeId === webhook.eventTypeId &&
+    webhook.attendeeEmail?.toLowerCase() === appointment.attendee.email.toLowerCase()
+  if (matches) {
+    return {
+      kind: 'echo',
+      facts: [{ kind: 'booked', uid: webhook.uid, by: 'calsync', version: appointment.version, start: webhook.start }],
+    }
+  }
+  return { kind: 'create', facts: [booked] }
+}
+
+function rescheduled(webhook: WebhookFacts, target: Target | undefined): Decision {
+  if (!target || target.via === 'metadata' || !webhook.rescheduleUid) {
+    return defer(target?.awaiting ? 'awaiting_sync' : 'unknown_booking')
+  }
+  const { appointment, chain } = target
+  const from = webhook.rescheduleUid
+  const hop: ChainFact = {
+    kind: 'moved',
+    from,
+    uid: webhook.uid,
+    by: 'calcom',
+    version: appointment.version + 1,
+    start: webhook.start,
+  }
+  const by = madeBy(chain, hop)
+  if (by === 'calsync') return { kind: 'echo', facts: [] }
+  if (by === 'calcom') return { kind: 'duplicate', recheck: true, facts: [] }
+  if (target.awaiting) return defer('awaiting_sync')
+  const previous = linkOf(chain, from)
+  if (!previous) return defer('unknown_booking')
+  const successor = successorOf(chain, from)
+  if (successor) return { kind: 'stale' }
+  if (!isUnambiguous(chain)) return defer('chain_gap')
+  if (previous.cancelled) {
+    return review('conflicting_state', `booking ${from} was rescheduled on Cal.com, but calsync knows it as cancelled`)
+  }
+  return { kind: 'reschedule', facts: [hop] }
+}
+
+function cancelled(webhook: WebhookFacts, target: Target | undefined): Decision {
+  if (target?.via !== 'uid') return defer('unknown_booking')
+  const { appointment, chain } = target
+  const fact: ChainFact = { kind: 'cancelled', uid: webhook.uid, by: 'calcom', version: appointment.version + 1 }
+  const by = madeBy(chain, fact)
+  if (by === 'calsync') return { kind: 'echo', facts: [] }
+  if (by === 'calcom') return { kind: 'duplicate', recheck: false, facts: [] }
+  if (target.awaiting) return defer('awaiting_sync')
+  if (!linkOf(chain, webhook.uid)) return defer('chain_gap')
+  if (successorOf(chain, webhook.uid)) return { kind: 'stale' }
+  if (!isUnambiguous(chain)) return defer('chain_gap')
+  // Already cancelled here (a local cancel Cal.com never took): only the fact is new.
+  if (appointment.status === 'cancelled')
+    return { kind: 'duplicate', recheck: false, facts: [{ ...fact, version: appointment.version }] }
+  return { kind: 'cancel', facts: [fact] }
+}
+
+export function decideWebhook(
+  webhook: WebhookFacts,
+  target: Target | undefined,
+  options: { lastChance: boolean },
+): Decision {
+  const decision =
+    implausible(webhook) ??
+    (webhook.trigger === 'BOOKING_CREATED'
+      ? created(webhook, target)
+      : webhook.trigger === 'BOOKING_RESCHEDULED'
+        ? rescheduled(webhook, target)
+        : cancelled(webhook, target))
+  // An accepted webhook is applied or reviewed, never dropped (I3): waiting has a bound.
+  if (decision.kind === 'defer' && options.lastChance) {
+    return review(decision.reason, `waited too long: ${WAIT_MESSAGES[decision.reason]}`)
+  }
+  return decision
+}
+
+const WAIT_MESSAGES: Record<WaitReason, string> = {
+  unknown_booking: 'the booking it changes never became known to calsync',
+  awaiting_sync: "calsync's own change of the appointment never finished",
+  chain_gap: "the appointment's booking chain stayed incomplete",
+}
