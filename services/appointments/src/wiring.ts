@@ -43,6 +43,8 @@ export interface ComponentDeps {
   afterEventWrite?: (event: EventDoc) => void
   /** How long a webhook may wait for what it depends on (shorter in tests). */
   webhookWait?: WebhookWait
+  /** How long an API request waits for another change of its appointment (then 503). */
+  apiLockWaitMs?: number
   /** How long a change may stay unfinished before the sweeper settles it. */
   sweepGraceMs?: number
 }
@@ -86,7 +88,13 @@ export async function startComponents(deps: ComponentDeps) {
   const sweeper = setInterval(() => {
     sweep().catch((error: unknown) => deps.logger.warn({ err: error }, 'sweep of unfinished changes failed'))
   }, 15_000)
-  const service = createAppointmentsService({ store, locks, writer, tenants: deps.tenants })
+  const service = createAppointmentsService({
+    store,
+    locks,
+    writer,
+    tenants: deps.tenants,
+    ...(deps.apiLockWaitMs === undefined ? {} : { lockWaitMs: deps.apiLockWaitMs }),
+  })
   const reviews = createReviewPublisher({ js: deps.js, names: deps.names })
   const handler = createCalcomBookingHandler({
     store,

@@ -26,7 +26,7 @@ export interface CreateInput {
 /** How far in the past a new start may lie (clock skew between callers and us). */
 const PAST_TOLERANCE_MS = 5 * 60_000
 /** A request waits this long for another change of the same appointment to finish (then 503). */
-const LOCK_WAIT_MS = 10_000
+const DEFAULT_LOCK_WAIT_MS = 10_000
 
 /**
  * Local changes from the API channels (phone agent, admin UI, partners, automation). Each runs
@@ -38,10 +38,12 @@ export function createAppointmentsService(deps: {
   locks: AppointmentLocks
   writer: ChangeWriter
   tenants: TenantRegistry
+  lockWaitMs?: number
   clock?: () => Date
 }) {
   const { store, locks, writer, tenants } = deps
   const clock = deps.clock ?? (() => new Date())
+  const waitMs = deps.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS
 
   function eventTypeOf(tenantId: string, eventTypeId: number) {
     const eventType = tenants.get(tenantId)?.calcom.eventTypes.find((candidate) => candidate.id === eventTypeId)
@@ -67,7 +69,7 @@ export function createAppointmentsService(deps: {
     run: (current: AppointmentSnapshot, lock: HeldLock) => Promise<AppointmentSnapshot>,
   ): Promise<AppointmentSnapshot> {
     if (!(await store.current(tenantId, id))) throw new AppointmentNotFoundError(id)
-    return locks.withLock(id, { waitMs: LOCK_WAIT_MS }, async (lock) => {
+    return locks.withLock(id, { waitMs }, async (lock) => {
       await writer.recover(lock)
       const doc = await store.find(tenantId, id)
       if (!doc) throw new AppointmentNotFoundError(id)
@@ -91,7 +93,7 @@ export function createAppointmentsService(deps: {
       const eventType = eventTypeOf(tenantId, input.eventTypeId)
       const start = parseStart(input.start, now)
       const id = options.id ?? newAppointmentId()
-      return locks.withLock(id, { waitMs: LOCK_WAIT_MS }, async (lock) => {
+      return locks.withLock(id, { waitMs }, async (lock) => {
         await writer.recover(lock)
         const existing = await store.find(tenantId, id)
         if (existing) return snapshotOfDoc(existing)

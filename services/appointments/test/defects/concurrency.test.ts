@@ -64,3 +64,30 @@ describe('concurrent changes keep every active appointment holding its minutes (
     expect((await s.get(calcom?.id ?? '')).status).toBe('booked')
   })
 })
+
+describe('a change that waits too long for another change of its appointment', () => {
+  let h: AppointmentsHarness
+  let s: ReturnType<typeof scenario>
+  beforeAll(async () => {
+    h = await startAppointmentsHarness({ components: { apiLockWaitMs: 200 } })
+    s = scenario(h)
+  })
+  afterAll(() => h.close())
+
+  it('answers 503 with Retry-After and changes nothing, then goes through', async () => {
+    const appointment = await s.createOk(futureSlot(20, 9))
+    let release = () => {}
+    const held = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    const holding = h.components.locks.withLock(appointment.id, { waitMs: 0 }, () => held)
+    const busy = await s.reschedule(appointment.id, futureSlot(20, 11))
+    expect(busy.statusCode).toBe(503)
+    expect(busy.headers['retry-after']).toBe('1')
+    expect(busy.json()).toMatchObject({ error: 'unavailable', message: expect.stringContaining('retry') })
+    release()
+    await holding
+    expect(await s.get(appointment.id)).toMatchObject({ start: futureSlot(20, 9), version: 1 })
+    expect((await s.reschedule(appointment.id, futureSlot(20, 11))).statusCode).toBe(200)
+  })
+})

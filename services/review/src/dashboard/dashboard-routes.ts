@@ -2,9 +2,15 @@ import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import type { FastifyInstance } from 'fastify'
 
-/** The page and the CSP that allows exactly its one inline style and one inline script. */
+/**
+ * The page and the CSP that allows exactly its one inline style and one inline script. The style
+ * and the script live in files of their own and are inlined here, so the page is one response.
+ */
 export function loadDashboard(): { html: string; csp: string } {
-  const html = readFileSync(new URL('./dashboard.html', import.meta.url), 'utf8')
+  const read = (name: string) => readFileSync(new URL(`./${name}`, import.meta.url), 'utf8')
+  const html = read('dashboard.html')
+    .replace('/* dashboard.css */\n', () => read('dashboard.css'))
+    .replace('// dashboard.js\n', () => read('dashboard.js'))
   const hashOf = (tag: string) => {
     const match = new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`).exec(html)
     if (!match) throw new Error(`dashboard.html has no <${tag}> block`)

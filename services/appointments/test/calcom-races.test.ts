@@ -1,0 +1,132 @@
+import type { SyncAction } from '@calsync/contracts'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { bookingWebhook } from '../../../test/support/calcom-webhooks.ts'
+import { eventually } from '../../../test/support/infra.ts'
+import { futureSlot, TEST_SECRETS } from '../../../test/support/tenants.ts'
+import { type AppointmentsHarness, startAppointmentsHarness } from './support/harness.ts'
+
+const ACME = 'acme-dental'
+const ADMIN = TEST_SECRETS.ACME_ADMIN_TOKEN
+const attendee = { name: 'Dana Reyes', email: 'dana@example.org', timeZone: 'Europe/Berlin' }
+
+describe('Cal.com webhooks that overlap or cannot be read', () => {
+  let h: AppointmentsHarness
+  beforeAll(async () => {
+    h = await startAppointmentsHarness()
+  })
+  afterAll(() => h.close())
+
+  async function settle() {
+    await eventually('the consumers to drain', async () => ((await h.consumersIdle()) ? true : undefined))
+    await h.components.relay.runOnce()
+  }
+
+  /** calcom-sync's result for a version: what it did on Cal.com. */
+  function _succeeded(id: string, version: number, fact: { action: SyncAction; uid: string; previous?: string }) {
+    return h.publishSyncResult({
+      type: 'sync.succeeded',
+      tenantId: ACME,
+      appointmentId: id,
+      version,
+      attempt: 1,
+      at: new Date().toISOString(),
+      eventId: `${id}:v${version}`,
+      calcomBookingUid: fact.uid,
+      action: fact.action,
+      previousBookingUid: fact.previous ?? null,
+    })
+  }
+
+  async function byUid(uid: string) {
+    const list = (await h.api(ADMIN, 'GET', '/v1/appointments?limit=200')).json()
+    return list.items.filter((item: { calcomBookingUid: string }) => item.calcomBookingUid === uid)
+  }
+
+  it('keeps both bookings of a race, marks both conflict and asks for one review (I2)', async () => {
+    const local = (
+      await h.api(ADMIN, 'POST', '/v1/appointments', { eventTypeId: 1001, start: futureSlot(3, 10), attendee })
+    ).json()
+    const webhook = bookingWebhook('BOOKING_CREATED', {
+      uid: 'race-1',
+      eventTypeId: 1001,
+      start: futureSlot(3, 10, 15),
+    })
+    await h.deliverWebhook(ACME, webhook)
+    const [remote] = await eventually('the Cal.com booking', async () => {
+      const found = await byUid('race-1')
+      return found.length === 1 ? found : undefined
+    })
+    await h.deliverWebhook(ACME, webhook)
+    await settle()
+    const remoteNow = (await h.api(ADMIN, 'GET', `/v1/appointments/${remote.id}`)).json()
+    expect(remoteNow.sync, JSON.stringify(remoteNow)).toMatchObject({ status: 'conflict', requiresManualReview: true })
+    const localNow = (await h.api(ADMIN, 'GET', `/v1/appointments/${local.id}`)).json()
+    expect(localNow.sync).toMatchObject({ status: 'conflict', requiresManualReview: true })
+    const reviews = await eventually('the review request', async () => {
+      const found = (await h.reviews()).filter((message) => message.body.kind === 'double_booking')
+      return found.length > 0 ? found : undefined
+    })
+    expect(reviews).toHaveLength(1)
+    expect(reviews[0]?.body.appointmentIds.sort()).toEqual([local.id, remote.id].sort())
+    expect(reviews[0]?.subject).toBe(h.names.subjects.review(ACME, 'double_booking'))
+  })
+
+  it('keeps a double booking visible whatever is written to the sync state, until a new change ends it', async () => {
+    const local = (
+      await h.api(ADMIN, 'POST', '/v1/appointments', { eventTypeId: 1002, start: futureSlot(13, 10), attendee })
+    ).json()
+    await h.deliverWebhook(
+      ACME,
+      bookingWebhook('BOOKING_CREATED', { uid: 'race-kept', eventTypeId: 1002, start: futureSlot(13, 10) }),
+    )
+    const [remote] = await eventually('the Cal.com booking', async () => {
+      const found = await byUid('race-kept')
+      return found.length === 1 ? found : undefined
+    })
+    await settle()
+    // What FerretDB can do when a sync result is written while the conflict is found: the state
+    // document ends with the sync result's status. The double booking must not disappear with it.
+    await h.components.store.syncStates.updateOne({ _id: local.id }, { $set: { status: 'failed' } })
+    const localNow = (await h.api(ADMIN, 'GET', `/v1/appointments/${local.id}/sync-status`)).json()
+    expect(localNow).toMatchObject({ status: 'conflict', requiresManualReview: true })
+    const request = { type: 'appointments.resync', tenantId: ACME, olderThanSeconds: 0, requestedBy: 'test' } as const
+    const dry = await h.components.resync.resync({ ...request, dryRun: true })
+    expect(dry.appointmentIds).not.toContain(local.id)
+    const since = new Date(Date.now() - 3_600_000).toISOString()
+    const stats = await h.components.resync.syncStats({ type: 'appointments.sync_stats', tenantId: ACME, since })
+    const conflicted = (await h.api(ADMIN, 'GET', '/v1/appointments?limit=200'))
+      .json()
+      .items.filter((item: { sync: { status: string } }) => item.sync.status === 'conflict')
+    expect(conflicted.map((item: { id: string }) => item.id)).toEqual(expect.arrayContaining([local.id, remote.id]))
+    expect(stats.conflict).toBe(conflicted.length)
+
+    // The operator moves the local appointment: a new version, no longer double-booked.
+    const moved = await h.api(ADMIN, 'POST', `/v1/appointments/${local.id}/reschedule`, { start: futureSlot(13, 14) })
+    expect(moved.statusCode, moved.body).toBe(200)
+    const after = (await h.api(ADMIN, 'GET', `/v1/appointments/${local.id}/sync-status`)).json()
+    expect(after.status).toBe('pending')
+    expect((await h.api(ADMIN, 'GET', `/v1/appointments/${remote.id}/sync-status`)).json().status).toBe('conflict')
+  })
+
+  it('sends a schema-invalid message to review and keeps consuming', async () => {
+    const { publishMessage } = await import('@calsync/service-kit')
+    await publishMessage(
+      h.js,
+      h.names.subjects.webhook(ACME, 'BOOKING_CREATED'),
+      { type: 'garbage' },
+      { msgId: 'poison-1' },
+    )
+    await h.deliverWebhook(
+      ACME,
+      bookingWebhook('BOOKING_CREATED', { uid: 'after-poison', eventTypeId: 1001, start: futureSlot(4, 9) }),
+    )
+    await eventually('the next message to be applied', async () =>
+      (await byUid('after-poison')).length === 1 ? true : undefined,
+    )
+    const poison = await eventually('the poison review', async () => {
+      const found = (await h.reviews()).filter((message) => message.body.kind === 'poison_message')
+      return found.length === 1 ? found : undefined
+    })
+    expect(poison[0]?.body).toMatchObject({ tenantId: ACME, errorCode: 'invalid_message' })
+  })
+})
