@@ -1,4 +1,3 @@
-import type { SyncAction } from '@calsync/contracts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bookingWebhook } from '../../../test/support/calcom-webhooks.ts'
 import { eventually } from '../../../test/support/infra.ts'
@@ -19,22 +18,6 @@ describe('Cal.com webhooks that overlap or cannot be read', () => {
   async function settle() {
     await eventually('the consumers to drain', async () => ((await h.consumersIdle()) ? true : undefined))
     await h.components.relay.runOnce()
-  }
-
-  /** calcom-sync's result for a version: what it did on Cal.com. */
-  function _succeeded(id: string, version: number, fact: { action: SyncAction; uid: string; previous?: string }) {
-    return h.publishSyncResult({
-      type: 'sync.succeeded',
-      tenantId: ACME,
-      appointmentId: id,
-      version,
-      attempt: 1,
-      at: new Date().toISOString(),
-      eventId: `${id}:v${version}`,
-      calcomBookingUid: fact.uid,
-      action: fact.action,
-      previousBookingUid: fact.previous ?? null,
-    })
   }
 
   async function byUid(uid: string) {

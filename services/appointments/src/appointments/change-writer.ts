@@ -222,7 +222,13 @@ export function createChangeWriter(deps: {
       }
       // The outbox entry goes in before the commit, so a crash right after the commit cannot keep
       // the change from being published; the relay publishes only entries whose event exists.
-      await store.outbox.insertOne({ ...event })
+      try {
+        await store.outbox.insertOne({ ...event })
+      } catch (error) {
+        if (!isDuplicateKeyError(error)) throw error
+        await undo(op)
+        throw new ConcurrentChangeError(next.id, next.version)
+      }
       await withSpan(
         tracer,
         'mongodb insert appointment_events',

@@ -89,6 +89,26 @@ export function createCalcomBookingHandler(deps: {
     for (const fact of facts) await store.link(tenantId, fact.uid, appointmentId, clock())
   }
 
+  /** A change Cal.com made: it keeps what Cal.com holds, and an overlap becomes a double booking (I2). */
+  async function writeFromCalcom(
+    lock: HeldLock,
+    previous: AppointmentSnapshot | undefined,
+    next: AppointmentSnapshot,
+    chainFacts: ChainFact[],
+    context: { facts: WebhookFacts; initiatedBy: Initiator },
+  ): Promise<WebhookOutcome> {
+    const outcome = await writer.write(lock, {
+      previous,
+      next,
+      initiatedBy: context.initiatedBy,
+      mode: 'keep-both',
+      chainFacts,
+    })
+    if (outcome.partners.length === 0) return 'applied'
+    await reportDoubleBooking(next, outcome.partners, context.facts)
+    return 'conflict'
+  }
+
   async function act(
     lock: HeldLock,
     decision: Decision,
@@ -102,7 +122,7 @@ export function createCalcomBookingHandler(deps: {
     delivery: Delivery,
     message: VerifiedWebhook,
   ): Promise<WebhookOutcome | 'retry'> {
-    const { tenantId, facts, initiatedBy, current } = context
+    const { tenantId, facts, current } = context
     const now = clock()
     switch (decision.kind) {
       case 'create': {
@@ -121,16 +141,7 @@ export function createCalcomBookingHandler(deps: {
           calcomBookingUid: facts.uid,
           now,
         })
-        const outcome = await writer.write(lock, {
-          previous: undefined,
-          next: snapshot,
-          initiatedBy,
-          mode: 'keep-both',
-          chainFacts: decision.facts,
-        })
-        if (outcome.partners.length === 0) return 'applied'
-        await reportDoubleBooking(snapshot, outcome.partners, facts)
-        return 'conflict'
+        return writeFromCalcom(lock, undefined, snapshot, decision.facts, context)
       }
       case 'reschedule':
       case 'cancel': {
@@ -149,17 +160,7 @@ export function createCalcomBookingHandler(deps: {
           )
           return 'review'
         }
-        const next = nextSnapshot(current, change, 'calcom', now)
-        const outcome = await writer.write(lock, {
-          previous: current,
-          next,
-          initiatedBy,
-          mode: 'keep-both',
-          chainFacts: decision.facts,
-        })
-        if (outcome.partners.length === 0) return 'applied'
-        await reportDoubleBooking(next, outcome.partners, facts)
-        return 'conflict'
+        return writeFromCalcom(lock, current, nextSnapshot(current, change, 'calcom', now), decision.facts, context)
       }
       case 'echo':
         if (current) await record(current.id, tenantId, decision.facts)

@@ -83,12 +83,10 @@ function created(webhook: WebhookFacts, target: Target | undefined): Decision {
   const booked: ChainFact = { kind: 'booked', uid: webhook.uid, by: 'calcom', version: 1, start: webhook.start }
   if (!target) return { kind: 'create', facts: [booked] }
   const { appointment, chain } = target
-  if (target.via !== 'metadata') {
-    const by = madeBy(chain, booked)
-    if (by === 'calsync') return { kind: 'echo', facts: [] }
-    if (by === 'calcom' || target.via === 'booking-id') return { kind: 'duplicate', recheck: true, facts: [] }
-    return defer('chain_gap')
-  }
+  const by = madeBy(chain, booked)
+  if (by === 'calsync') return { kind: 'echo', facts: [] }
+  if (by === 'calcom' || target.via === 'booking-id') return { kind: 'duplicate', recheck: true, facts: [] }
+  if (target.via !== 'metadata') return defer('chain_gap')
   // The metadata names an appointment: ours only if it is waiting for exactly this booking.
   if (target.awaiting) return defer('awaiting_sync')
   const current = chainEnd(chain)

@@ -36,12 +36,12 @@ export function createSyncResultApplier(deps: {
       await deps.writer.recover(lock)
       const sync = await store.syncDoc(result.appointmentId)
       if (!sync || sync.tenantId !== result.tenantId) return 'unknown'
-      const next = applyResult(sync, result, clock())
-      await store.syncStates.replaceOne({ _id: sync._id }, next)
+      // Links first: a webhook that finds a uid before its chain step waits (chain_gap) for it.
       for (const fact of factsOfResult(result)) {
-        await store.link(result.tenantId, fact.uid, result.appointmentId, clock())
         if (fact.kind === 'moved') await store.link(result.tenantId, fact.from, result.appointmentId, clock())
+        await store.link(result.tenantId, fact.uid, result.appointmentId, clock())
       }
+      await store.syncStates.replaceOne({ _id: sync._id }, applyResult(sync, result, clock()))
       return 'applied'
     })
   }

@@ -55,6 +55,13 @@ export const rows: Row[] = [
     expected: 'echo',
   },
   {
+    row: 5,
+    name: 'booking calsync made, its appointment found by the metadata only',
+    webhook: webhook('BOOKING_CREATED', { uid: 'u1', start: T1, end: T1_END, metadataAppointmentId: 'apt_a' }),
+    target: target({ via: 'metadata' }),
+    expected: 'echo',
+  },
+  {
     row: 6,
     name: 'booking the customer made, known',
     webhook: webhook('BOOKING_CREATED', { uid: 'u1' }),
