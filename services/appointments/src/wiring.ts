@@ -65,6 +65,7 @@ export async function startComponents(deps: ComponentDeps) {
     store,
     claims,
     conflicts,
+    locks,
     logger: deps.logger,
     onRecorded: () => kick(),
     ...(deps.afterEventWrite ? { afterEventWrite: deps.afterEventWrite } : {}),

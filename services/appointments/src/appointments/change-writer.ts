@@ -6,13 +6,15 @@ import { ConcurrentChangeError, SlotUnavailableError } from '../errors.ts'
 import type { ChainFact } from '../sync/booking-chain.ts'
 import { stateForVersion } from '../sync/sync-state.ts'
 import { type AppointmentSnapshot, changeTypeOf, type Initiator, minutesOf } from './appointment.ts'
-import { AppointmentBusyError, type HeldLock } from './appointment-lock.ts'
+import { AppointmentBusyError, type AppointmentLocks, type HeldLock } from './appointment-lock.ts'
 import type { AppointmentsStore, EventDoc, PendingOpDoc } from './appointments-store.ts'
 import { eventIdOf } from './appointments-store.ts'
 import { type Conflicts, needsMinute, overlaps } from './conflicts.ts'
-import type { SlotClaims } from './slot-claims.ts'
+import type { Claimant, SlotClaims } from './slot-claims.ts'
 
 const tracer = trace.getTracer('appointments')
+/** How long a change from Cal.com waits for the lock of an appointment holding minutes it needs. */
+const CONTEST_LOCK_WAIT_MS = 2000
 
 export interface ChangeInput {
   previous: AppointmentSnapshot | undefined
@@ -61,6 +63,7 @@ export function createChangeWriter(deps: {
   store: AppointmentsStore
   claims: SlotClaims
   conflicts: Conflicts
+  locks: AppointmentLocks
   logger: Logger
   /** Called after each event is in the outbox, e.g. to wake the relay. */
   onRecorded: (event: EventDoc) => void
@@ -137,22 +140,67 @@ export function createChangeWriter(deps: {
     if (event.op) await store.pendingOps.deleteOne({ _id: event.appointmentId, nonce: event.op })
   }
 
+  /** Finishes or undoes what a holder of this appointment's lock left behind when it stopped. */
+  async function recover(lock: HeldLock): Promise<void> {
+    const op = await store.pendingOps.findOne({ _id: lock.appointmentId })
+    if (!op) return
+    const event = await store.event(op._id, op.version)
+    if (event && event.op === op.nonce) {
+      log.info({ appointmentId: op._id, version: op.version }, 'finishing a change a stopped writer committed')
+      await finish(event)
+    } else {
+      log.info({ appointmentId: op._id, version: op.version }, 'undoing a change a stopped writer left uncommitted')
+      await undo(op)
+    }
+  }
+
+  /**
+   * Claims what is free of `minutes` for a change from Cal.com, and marks a double booking with
+   * each appointment holding the rest — under that appointment's lock, so it is not freeing those
+   * minutes at that moment and its next release sees the mark (and hands them over, never freeing
+   * them in between). Minutes a holder freed before we got its lock are claimed in the next round.
+   */
+  async function contest(
+    next: AppointmentSnapshot,
+    claimant: Claimant,
+    minutes: string[],
+    own: 'free' | 'keep',
+  ): Promise<{ partners: string[]; marks: string[] }> {
+    const partners = new Set<string>()
+    const marks: string[] = []
+    let pending = minutes
+    for (let round = 0; round < 3 && pending.length > 0; round++) {
+      const { holders } = await claims.claimFree(claimant, pending, clock(), own)
+      for (const holder of holders.filter((id) => !partners.has(id))) {
+        await deps.locks.withLock(holder, { waitMs: CONTEST_LOCK_WAIT_MS }, async (holderLock) => {
+          await recover(holderLock)
+          const current = await conflicts.latest(holder)
+          if (!current || !overlaps(current, next)) return
+          // The holder's own partners that overlap us share the double booking: one group, one report.
+          const group = [holder]
+          for (const other of await conflicts.partnersOf(holder, current.version)) {
+            if (other.id !== next.id && overlaps(other, next)) group.push(other.id)
+          }
+          marks.push(...(await conflicts.mark(next, group)))
+          for (const id of group) partners.add(id)
+        })
+      }
+      const docs = await claims.read(pending.map((minute) => claims.key(next.tenantId, next.resource, minute)))
+      pending = pending.filter((_, index) => {
+        const doc = docs[index]
+        return !doc || (doc.appointmentId !== next.id && !partners.has(doc.appointmentId))
+      })
+    }
+    return { partners: [...partners], marks }
+  }
+
   return {
     finish,
 
-    /** Finishes or undoes what a holder of this appointment's lock left behind when it stopped. */
-    async recover(lock: HeldLock): Promise<void> {
-      const op = await store.pendingOps.findOne({ _id: lock.appointmentId })
-      if (!op) return
-      const event = await store.event(op._id, op.version)
-      if (event && event.op === op.nonce) {
-        log.info({ appointmentId: op._id, version: op.version }, 'finishing a change a stopped writer committed')
-        await finish(event)
-      } else {
-        log.info({ appointmentId: op._id, version: op.version }, 'undoing a change a stopped writer left uncommitted')
-        await undo(op)
-      }
-    },
+    recover,
+
+    /** Claims for a Cal.com change: see `contest`. */
+    contest,
 
     async write(lock: HeldLock, input: ChangeInput): Promise<ChangeOutcome> {
       const { previous, next } = input
@@ -189,18 +237,20 @@ export function createChangeWriter(deps: {
           throw new SlotUnavailableError(claim.holders)
         }
       } else {
-        for (const holder of (await claims.claimFree(claimant, added, clock())).holders) partners.add(holder)
+        const contested = await contest(next, claimant, added, 'free')
+        for (const partner of contested.partners) partners.add(partner)
+        op.conflictIds.push(...contested.marks)
       }
-      // A double booking that this version keeps (it still overlaps a partner of the one it replaces).
+      // A double booking this version keeps: it still overlaps a partner of the version it replaces.
+      const carried: string[] = []
       if (previous) {
         for (const partner of await conflicts.partnersOf(next.id, previous.version)) {
-          if (overlaps(partner, next)) partners.add(partner.id)
+          if (overlaps(partner, next) && !partners.has(partner.id)) carried.push(partner.id)
         }
       }
-      if (partners.size > 0) {
-        op.conflictIds = await conflicts.mark(next, [...partners])
-        await store.pendingOps.replaceOne({ _id: op._id }, op)
-      }
+      for (const partner of carried) partners.add(partner)
+      if (carried.length > 0) op.conflictIds.push(...(await conflicts.mark(next, carried)))
+      if (op.conflictIds.length > 0) await store.pendingOps.replaceOne({ _id: op._id }, op)
       if (!lock.isFresh()) {
         // Our lease may be taken over any moment now: do not commit on it.
         await undo(op)

@@ -71,11 +71,10 @@ export function createCalcomBookingHandler(deps: {
   async function recheck(lock: HeldLock, current: AppointmentSnapshot, facts: WebhookFacts): Promise<WebhookOutcome> {
     if (current.status !== 'booked') return 'duplicate'
     const claimant = { ...current, appointmentId: current.id, op: `recheck:${lock.appointmentId}:v${current.version}` }
-    const { holders } = await deps.claims.claimFree(claimant, minutesOf(current.start, current.end), clock(), 'keep')
+    const contested = await writer.contest(current, claimant, minutesOf(current.start, current.end), 'keep')
     const marked = (await store.partnersOf(current.id, current.version)).map((mark) => mark.partner)
-    const partners = [...new Set([...marked, ...holders])]
+    const partners = [...new Set([...marked, ...contested.partners])]
     if (partners.length === 0) return 'duplicate'
-    await deps.conflicts.mark(current, partners)
     await reportDoubleBooking(current, partners, facts)
     return 'conflict'
   }

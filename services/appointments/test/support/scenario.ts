@@ -11,6 +11,7 @@ export const attendee = { name: 'Dana Reyes', email: 'dana@example.org', timeZon
 
 export interface AppointmentJson {
   id: string
+  resource: string
   start: string
   end: string
   status: 'booked' | 'cancelled'
