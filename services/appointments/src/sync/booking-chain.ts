@@ -42,11 +42,12 @@ export function chainEnd(chain: readonly ChainLink[]): ChainLink | undefined {
 }
 
 /**
- * Whether at most one booking is current, so a change of Cal.com's can be placed in the chain. A
- * cancelled end is a closed branch; two open ends mean a fact is still on its way.
+ * Whether the chain is complete enough to place a change of Cal.com's in it: no booking known only
+ * from a later fact (a step calsync's results have not told yet), and at most one open end (a
+ * cancelled end is a closed branch; two open ends mean a fact is still on its way).
  */
 export function isUnambiguous(chain: readonly ChainLink[]): boolean {
-  return chainEnds(chain).filter((link) => !link.cancelled).length <= 1
+  return !chain.some((link) => link.version === 0) && chainEnds(chain).filter((link) => !link.cancelled).length <= 1
 }
 
 function upsert(chain: ChainLink[], link: ChainLink): ChainLink[] {

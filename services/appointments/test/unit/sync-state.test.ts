@@ -130,6 +130,13 @@ describe('the booking chain', () => {
     expect(isUnambiguous(withFacts(chain, [facts[1]] as ChainFact[]))).toBe(true)
   })
 
+  it('is ambiguous while a booking is known only from a later fact', () => {
+    // The cancel of u2 told before the move that made u2: u1 looks current, but is not.
+    const chain = withFacts([], [facts[0], { kind: 'cancelled', uid: 'u2', by: 'calsync', version: 3 }] as ChainFact[])
+    expect(isUnambiguous(chain)).toBe(false)
+    expect(isUnambiguous(withFacts(chain, [facts[1]] as ChainFact[]))).toBe(true)
+  })
+
   it('never gives a booking two successors', () => {
     const chain = withFacts([], [
       facts[0],
