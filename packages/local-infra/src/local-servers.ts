@@ -42,22 +42,49 @@ export async function startNatsServer(options: LocalServerOptions): Promise<Runn
 
 /** FerretDB (MongoDB wire protocol over SQLite), its files under `dataDir`. */
 export async function startFerretDb(options: LocalServerOptions): Promise<RunningServer> {
+  const binary = ferretDbBinary()
+  const port = options.port ?? (await findFreePort())
+  const managed = await spawnFerretDb(binary, port, ferretDbDir(options.dataDir), options.output ?? 'ignore')
+  return { url: `mongodb://127.0.0.1:${port}/`, version: binaryVersion(binary), process: managed }
+}
+
+export function ferretDbBinary(): string {
   const binary = findBinary('ferretdb')
   if (!binary) throw new Error('ferretdb not found: run `npm test` or `npm start` to build it, or set MONGO_URL')
-  const port = options.port ?? (await findFreePort())
-  const sqliteDir = join(options.dataDir, 'ferretdb')
+  return binary
+}
+
+/** Where FerretDB keeps its SQLite files under a data dir (created if missing). */
+export function ferretDbDir(dataDir: string): string {
+  const sqliteDir = join(dataDir, 'ferretdb')
   mkdirSync(sqliteDir, { recursive: true })
+  return sqliteDir
+}
+
+/** Starts FerretDB on `port` over `sqliteDir`; resolves once it accepts connections. */
+export async function spawnFerretDb(
+  binary: string,
+  port: number,
+  sqliteDir: string,
+  output: 'inherit' | 'ignore',
+): Promise<ManagedProcess> {
   const managed = spawnTethered(
     'ferretdb',
     binary,
     [`--listen-addr=127.0.0.1:${port}`, `--sqlite-url=file:${sqliteDir}/`],
-    { output: options.output ?? 'ignore' },
+    { output },
   )
-  await waitFor('ferretdb', () => canConnect(port), 20_000, managed.child)
-  return { url: `mongodb://127.0.0.1:${port}/`, version: binaryVersion(binary), process: managed }
+  try {
+    await waitFor('ferretdb', () => canConnect(port), 20_000, managed.child)
+  } catch (error) {
+    await managed.stop()
+    throw error
+  }
+  return managed
 }
 
-function canConnect(port: number): Promise<boolean> {
+/** True when something accepts TCP connections on 127.0.0.1:`port`. */
+export function canConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = createConnection({ host: '127.0.0.1', port })
     socket.once('connect', () => {

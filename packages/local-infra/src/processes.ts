@@ -10,6 +10,11 @@ export interface ManagedProcess {
   child: ChildProcess
   /** SIGTERM, then SIGKILL after `graceMs`; resolves when the process has exited. */
   stop(graceMs?: number): Promise<void>
+  /**
+   * SIGKILL to the command and its tether at once, as a crash or power cut would: no graceful
+   * shutdown. Resolves when the tether has exited.
+   */
+  kill(): Promise<void>
 }
 
 export interface SpawnOptions {
@@ -44,6 +49,13 @@ export function spawnTethered(
       const timer = setTimeout(() => child.kill('SIGKILL'), graceMs)
       await exited
       clearTimeout(timer)
+    },
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return
+      // The tether leads a process group of its own (detached), so the group is it and the command.
+      if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL')
+      else child.kill('SIGKILL')
+      await exited
     },
   }
 }

@@ -11,6 +11,7 @@ import {
   type VerifiedWebhook,
 } from '@calsync/contracts'
 import {
+  connectMongo,
   createServiceMetrics,
   ensureConsumer,
   ensureStream,
@@ -34,13 +35,23 @@ import { openTestTenants } from '../../../../test/support/tenants.ts'
 import { buildApp } from '../../src/app.ts'
 import { type ComponentDeps, type Components, startComponents } from '../../src/wiring.ts'
 
-/** The appointments service wired exactly as main.ts wires it, against the suite's NATS and database. */
+/**
+ * The appointments service wired exactly as main.ts wires it, against the suite's NATS and
+ * database; `mongoUrl` points it at another database (one a test takes down, say), connected
+ * with the service's own client settings.
+ */
 export async function startAppointmentsHarness(
-  options: { names?: Names; components?: Partial<Omit<ComponentDeps, 'db' | 'nc' | 'js' | 'names' | 'tenants'>> } = {},
+  options: {
+    names?: Names
+    mongoUrl?: string
+    components?: Partial<Omit<ComponentDeps, 'db' | 'nc' | 'js' | 'names' | 'tenants'>>
+  } = {},
 ) {
   const names = options.names ?? uniqueNames()
   const nc: NatsConnection = await connectTestNats()
-  const mongo: MongoClient = await connectTestMongo()
+  const mongo: MongoClient = options.mongoUrl
+    ? await connectMongo(options.mongoUrl, 'appointments')
+    : await connectTestMongo()
   const dbName = uniqueDbName('appointments')
   const db = mongo.db(dbName)
   const jsm = await jetstreamManager(nc)
