@@ -4,8 +4,13 @@ import type { SyncStateDoc } from './appointments-store.ts'
 /** Before its sync state is written: what it will say (a change from Cal.com needs no sync, I5). */
 const defaultStatus = (snapshot: AppointmentSnapshot) => (snapshot.origin === 'calcom' ? 'synced' : 'pending')
 
+/** A sync state written for an older version than the snapshot read (its follow-up is under way) is not shown. */
+const current = (snapshot: AppointmentSnapshot, sync: SyncStateDoc | undefined) =>
+  sync && sync.version >= snapshot.version ? sync : undefined
+
 /** The appointment JSON of the API (DESIGN §4.4): the snapshot plus where its sync stands. */
-export function toAppointmentView(snapshot: AppointmentSnapshot, sync: SyncStateDoc | undefined) {
+export function toAppointmentView(snapshot: AppointmentSnapshot, stored: SyncStateDoc | undefined) {
+  const sync = current(snapshot, stored)
   return {
     id: snapshot.id,
     tenantId: snapshot.tenantId,
@@ -33,7 +38,8 @@ export function toAppointmentView(snapshot: AppointmentSnapshot, sync: SyncState
   }
 }
 
-export function toSyncStatusView(snapshot: AppointmentSnapshot, sync: SyncStateDoc | undefined) {
+export function toSyncStatusView(snapshot: AppointmentSnapshot, stored: SyncStateDoc | undefined) {
+  const sync = current(snapshot, stored)
   return {
     status: sync?.status ?? defaultStatus(snapshot),
     origin: snapshot.origin,
