@@ -9,7 +9,8 @@ import { type AppointmentSnapshot, changeTypeOf, type Initiator, minutesOf } fro
 import { AppointmentBusyError, type AppointmentLocks, type HeldLock } from './appointment-lock.ts'
 import type { AppointmentsStore, EventDoc, PendingOpDoc } from './appointments-store.ts'
 import { eventIdOf } from './appointments-store.ts'
-import { type Conflicts, needsMinute, overlaps } from './conflicts.ts'
+import { type Conflicts, overlaps } from './conflicts.ts'
+import { createMinutesRelease } from './minutes-release.ts'
 import type { Claimant, SlotClaims } from './slot-claims.ts'
 
 const tracer = trace.getTracer('appointments')
@@ -74,6 +75,7 @@ export function createChangeWriter(deps: {
   const { store, claims, conflicts } = deps
   const clock = deps.clock ?? (() => new Date())
   const log = deps.logger.child({ component: 'change-writer' })
+  const release = createMinutesRelease({ store, claims, conflicts, clock })
 
   async function undo(op: PendingOpDoc): Promise<void> {
     await claims.undo({ tenantId: op.tenantId, resource: op.resource, op: op.nonce }, op.claimed)
@@ -83,39 +85,6 @@ export function createChangeWriter(deps: {
       await store.conflicts.bulkWrite(op.conflictIds.map((_id) => ({ deleteOne: { filter: { _id } } })))
     }
     await store.pendingOps.deleteOne({ _id: op._id, nonce: op.nonce })
-  }
-
-  /** Frees the minutes the previous version held and this one does not; partners that need them get them. */
-  async function release(previous: AppointmentSnapshot, next: AppointmentSnapshot, event: EventDoc): Promise<void> {
-    const kept = new Set(minutesNeeded(next))
-    const released = minutesNeeded(previous).filter((minute) => !kept.has(minute))
-    if (released.length === 0) return
-    const partners = (await conflicts.partnersOf(next.id, previous.version)).filter((p) => p.status === 'booked')
-    const docs = await claims.read(released.map((minute) => claims.key(next.tenantId, next.resource, minute)))
-    const freed: string[] = []
-    const handedTo = new Map<string, AppointmentSnapshot>()
-    for (const doc of docs) {
-      if (doc?.appointmentId !== next.id) continue
-      const minute = doc._id.slice(doc._id.lastIndexOf('|') + 1)
-      const taker = partners.find((partner) => needsMinute(partner, minute))
-      if (!taker) {
-        freed.push(doc._id)
-        continue
-      }
-      await claims.handOver(doc, { appointmentId: taker.id, version: taker.version }, `handoff:${event._id}`, clock())
-      handedTo.set(doc._id, taker)
-    }
-    await claims.deleteIds(freed)
-    // A partner that changed meanwhile may no longer need what it got: its own release ran before
-    // the hand-over reached it, so free those minutes here.
-    for (const [claimId, taker] of handedTo) {
-      const now = await conflicts.latest(taker.id)
-      const minute = claimId.slice(claimId.lastIndexOf('|') + 1)
-      if (now && now.version !== taker.version && !needsMinute(now, minute)) {
-        const [doc] = await claims.read([claimId])
-        if (doc?.appointmentId === taker.id && doc.op === `handoff:${event._id}`) await claims.deleteIds([claimId])
-      }
-    }
   }
 
   /** The follow-up steps of a committed change; each is idempotent, so running them again is safe. */
