@@ -68,6 +68,8 @@ export async function startStack(options: StackOptions = {}) {
     backoffMs: options.backoffMs ?? [50, 100, 150],
     tenantCallsPerMinute: 1000,
     concurrency: 4,
+    // A worker killed by a test frees its appointments this soon.
+    leaseTtlMs: 3000,
   }
   let sync: SyncComponents | undefined = options.startSync === false ? undefined : await startSync(syncOptions)
   // calcom-sync's HTTP port (health and /metrics), driven through inject().

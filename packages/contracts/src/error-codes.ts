@@ -39,6 +39,8 @@ export const ERROR_CODES = {
   calcomNotFound: 'calcom_not_found',
   calcomUnprocessable: 'calcom_unprocessable',
   calcomSlotTaken: 'calcom_slot_taken',
+  /** The booking was cancelled on Cal.com's side while a local change wanted it booked. */
+  calcomBookingCancelled: 'calcom_booking_cancelled',
   // Messaging
   invalidMessage: 'invalid_message',
   maxDeliveries: 'max_deliveries',

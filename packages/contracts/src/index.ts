@@ -33,6 +33,7 @@ export {
 } from './messages/calcom-webhook.ts'
 export { REVIEW_KINDS, ReviewKind, ReviewRequest } from './messages/review-request.ts'
 export {
+  BookingStep,
   SYNC_ACTIONS,
   type SyncAction,
   SyncResult,

@@ -11,7 +11,11 @@ export interface Names {
     calcomSync: string
     review: string
   }
-  buckets: { tenants: string }
+  buckets: {
+    tenants: string
+    /** calcom-sync's Cal.com call budget: one entry per API key (hashed), shared by all instances. */
+    calcomBudget: string
+  }
   subjects: {
     webhook(tenantId: string, trigger: string): string
     webhooks: string
@@ -50,7 +54,10 @@ export function createNames(namespace = ''): Names {
       calcomSync: durable('calcom-sync'),
       review: durable('review'),
     },
-    buckets: { tenants: namespace ? `${namespace}_calsync_tenants` : 'calsync_tenants' },
+    buckets: {
+      tenants: namespace ? `${namespace}_calsync_tenants` : 'calsync_tenants',
+      calcomBudget: namespace ? `${namespace}_calsync_calcom_budget` : 'calsync_calcom_budget',
+    },
     subjects: {
       webhook: (tenantId, trigger) => subject('calcom', 'webhook', tenantId, trigger),
       webhooks: subject('calcom', 'webhook', '>'),

@@ -92,8 +92,9 @@ export function consumerDefinitions(names: Names): Record<keyof Names['consumers
       durable: names.consumers.calcomSync,
       filterSubject: names.subjects.appointmentEvents,
       ackWaitMs: 60_000,
-      // Retries are counted by the worker itself (CALSYNC_SYNC_BACKOFF); this is the safety net.
-      maxDeliver: 20,
+      // Retries are counted by the worker itself (CALSYNC_SYNC_BACKOFF), and waits (lease, call
+      // budget) keep the message alive without a redelivery: deliveries go to errors and crashes.
+      maxDeliver: 40,
       maxAckPending: 5000,
     },
     review: {

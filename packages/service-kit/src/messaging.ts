@@ -100,6 +100,12 @@ export interface ConsumerOptions<T> {
    * delivery count; default {@link DEFAULT_ERROR_BACKOFF}.
    */
   errorBackoff?: ErrorBackoff
+  /**
+   * Tells JetStream "still working" this often while a message is handled, so a handler that
+   * waits (for a rate budget, a lease, a slow call) is not redelivered to another instance after
+   * ackWait; a process that dies stops telling, and its messages are redelivered. Off if absent.
+   */
+  workingEveryMs?: number
 }
 
 export interface ErrorBackoff {
@@ -139,7 +145,9 @@ export async function startConsumer<T>(options: ConsumerOptions<T>): Promise<Run
   const concurrency = Math.max(1, options.concurrency ?? 1)
   const log = logger.child({ consumer: definition.durable })
   const consumer = await options.js.consumers.get(definition.stream, definition.durable)
-  const messages = await consumer.consume({ max_messages: concurrency * 2 })
+  // Messages pulled but not yet handed to a handler get no "working" heartbeat: when handlers
+  // may wait long, keep that buffer to one batch.
+  const messages = await consumer.consume({ max_messages: options.workingEveryMs ? concurrency : concurrency * 2 })
   const inFlight = new Set<Promise<void>>()
   let running = true
   let stopping = false
@@ -178,6 +186,7 @@ async function processMessage<T>(msg: JsMsg, options: ConsumerOptions<T>, log: L
     { kind: SpanKind.CONSUMER, attributes },
     parent,
     async (span) => {
+      const heartbeat = options.workingEveryMs ? setInterval(() => msg.working(), options.workingEveryMs) : undefined
       try {
         const outcome = await decide(msg, options, log)
         span.setAttribute('calsync.outcome', outcome.kind)
@@ -189,6 +198,7 @@ async function processMessage<T>(msg: JsMsg, options: ConsumerOptions<T>, log: L
         else if (outcome.kind === 'nak') msg.nak(outcome.delayMs)
         else msg.term(outcome.reason)
       } finally {
+        clearInterval(heartbeat)
         span.end()
       }
     },

@@ -28,7 +28,11 @@ runMain('appointments', async () => {
     meter: runtime.metrics.meter,
     relayIntervalMs: config.relayIntervalMs,
     ...(config.faultInjection === 'exit-after-event-write'
-      ? { afterEventWrite: () => process.kill(process.pid, 'SIGKILL') }
+      ? {
+          afterEventWrite: () => {
+            process.kill(process.pid, 'SIGKILL')
+          },
+        }
       : {}),
   })
   const app = buildApp({

@@ -40,7 +40,7 @@ export interface ComponentDeps {
   meter: Meter
   relayIntervalMs: number
   /** Runs right after each durable event insert; a throw stops the change there (fault injection in tests). */
-  afterEventWrite?: (event: EventDoc) => void
+  afterEventWrite?: (event: EventDoc) => void | Promise<void>
   /** How long a webhook may wait for what it depends on (shorter in tests). */
   webhookWait?: WebhookWait
   /** How long an API request waits for another change of its appointment (then 503). */

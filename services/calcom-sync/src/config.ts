@@ -10,6 +10,8 @@ export interface Config extends BaseConfig {
   concurrency: number
   /** How long JetStream waits for an ack before redelivering (a crashed worker's messages). */
   ackWaitMs: number
+  /** An appointment's lease: renewed while a sync runs; a dead holder's frees after it. */
+  leaseTtlMs: number
 }
 
 export function loadConfig(env: Record<string, string | undefined>): Config {
@@ -20,13 +22,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     return value
   }
   const [calcomTimeoutMs = 10_000] = read.durations('CALCOM_TIMEOUT', '10s')
+  // Handlers tell JetStream they are working every third of it, so it bounds only how long a dead
+  // worker's messages wait, not how long a sync may take.
   const [ackWaitMs = 60_000] = read.durations('CALSYNC_SYNC_ACK_WAIT', '60s')
-  if (ackWaitMs < 3 * calcomTimeoutMs) {
-    throw new ConfigError(
-      'CALSYNC_SYNC_ACK_WAIT',
-      'must be at least three times CALCOM_TIMEOUT (a sync makes up to three calls)',
-    )
-  }
+  if (ackWaitMs < 1000) throw new ConfigError('CALSYNC_SYNC_ACK_WAIT', 'must be at least 1s')
+  const [leaseTtlMs = 30_000] = read.durations('CALSYNC_LEASE_TTL', '30s')
+  if (leaseTtlMs < 1000) throw new ConfigError('CALSYNC_LEASE_TTL', 'must be at least 1s')
   return {
     ...loadBaseConfig(env, {
       serviceName: 'calcom-sync',
@@ -40,5 +41,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     tenantCallsPerMinute: positive('CALSYNC_CALCOM_CALLS_PER_MINUTE', 100),
     concurrency: positive('CALSYNC_SYNC_CONCURRENCY', 8),
     ackWaitMs,
+    leaseTtlMs,
   }
 }

@@ -27,6 +27,7 @@ runMain('calcom-sync', async () => {
     backoffMs: config.backoffMs,
     tenantCallsPerMinute: config.tenantCallsPerMinute,
     concurrency: config.concurrency,
+    leaseTtlMs: config.leaseTtlMs,
   })
   const app = buildApp({
     logger: runtime.logger,

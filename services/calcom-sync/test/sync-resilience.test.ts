@@ -36,6 +36,7 @@ describe('exactly one Cal.com booking per appointment (I4)', () => {
         CALSYNC_SYNC_BACKOFF: '50ms,100ms,150ms',
         CALCOM_TIMEOUT: '1s',
         CALSYNC_SYNC_ACK_WAIT: '3s',
+        CALSYNC_LEASE_TTL: '3s',
       },
     })
     const created = (

@@ -23,6 +23,19 @@ const resultFields = {
 export const SYNC_ACTIONS = ['created', 'rescheduled', 'cancelled', 'unchanged'] as const
 export type SyncAction = (typeof SYNC_ACTIONS)[number]
 
+/**
+ * One step of an appointment's Cal.com bookings that a sync made or found, and who made it:
+ * `calsync`, or `calcom` (the customer or the host, whose webhook may still be on its way).
+ */
+export const BookingStep = Type.Object({
+  action: Type.Enum(['created', 'rescheduled', 'cancelled']),
+  uid: Type.String({ minLength: 1, maxLength: 200 }),
+  previousBookingUid: Type.Union([Type.String({ minLength: 1, maxLength: 200 }), Type.Null()]),
+  start: Type.Optional(Type.String({ format: 'date-time' })),
+  by: Type.Enum(['calsync', 'calcom']),
+})
+export type BookingStep = Type.Static<typeof BookingStep>
+
 const failureFields = {
   errorCode: Type.String({ minLength: 1 }),
   errorMessage: Type.String(),
@@ -38,6 +51,8 @@ export const SyncResult = Type.Union([
     previousBookingUid: Type.Optional(Type.Union([Type.String({ minLength: 1 }), Type.Null()])),
     /** Where the booking now starts on Cal.com (booked versions). */
     start: Type.Optional(Type.String({ format: 'date-time' })),
+    /** Every step this sync made or found, oldest first (a retry that recovered lost answers reports them all). */
+    steps: Type.Optional(Type.Array(BookingStep, { maxItems: 50 })),
     /** When the change was first requested, for change→Cal.com latency. */
     changedAt: Type.Optional(Type.String({ format: 'date-time' })),
   }),

@@ -69,7 +69,7 @@ export function createChangeWriter(deps: {
   /** Called after each event is in the outbox, e.g. to wake the relay. */
   onRecorded: (event: EventDoc) => void
   /** Runs right after the event insert; a throw stops the work there, as a crash would (tests). */
-  afterEventWrite?: (event: EventDoc) => void
+  afterEventWrite?: (event: EventDoc) => void | Promise<void>
   clock?: () => Date
 }) {
   const { store, claims, conflicts } = deps
@@ -270,7 +270,7 @@ export function createChangeWriter(deps: {
         },
       )
       deps.onRecorded(event)
-      deps.afterEventWrite?.(event)
+      await deps.afterEventWrite?.(event)
       let finished = true
       try {
         await finish(event)

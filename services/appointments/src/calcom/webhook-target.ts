@@ -67,13 +67,15 @@ export function createTargets(store: AppointmentsStore) {
         if (byPrevious) return { appointmentId: byPrevious, via: 'previous-uid' }
       }
       const ownId = appointmentIdForBooking(tenantId, facts.uid)
-      if (facts.trigger === 'BOOKING_CREATED' && (await store.find(tenantId, ownId))) {
+      // `current`, not the projection: a change committed a moment ago (its writer still finishing,
+      // under its lock) exists already, and its echo can arrive that fast.
+      if (facts.trigger === 'BOOKING_CREATED' && (await store.current(tenantId, ownId))) {
         return { appointmentId: ownId, via: 'booking-id' }
       }
       if (
         options.useMetadata &&
         facts.metadataAppointmentId &&
-        (await store.find(tenantId, facts.metadataAppointmentId))
+        (await store.current(tenantId, facts.metadataAppointmentId))
       ) {
         return { appointmentId: facts.metadataAppointmentId, via: 'metadata' }
       }

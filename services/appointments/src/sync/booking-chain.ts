@@ -34,10 +34,15 @@ export function chainEnds(chain: readonly ChainLink[]): ChainLink[] {
   return chain.filter((link) => !successorOf(chain, link.uid))
 }
 
-/** The current booking: the end of the chain made for the newest version. */
+/**
+ * The current booking: the end of the chain made for the newest version, an open one before a
+ * cancelled one (a duplicate cancelled on the way is a closed branch, not the booking).
+ */
 export function chainEnd(chain: readonly ChainLink[]): ChainLink | undefined {
+  const ends = chainEnds(chain)
+  const open = ends.filter((link) => !link.cancelled)
   let best: ChainLink | undefined
-  for (const link of chainEnds(chain)) if (!best || link.version >= best.version) best = link
+  for (const link of open.length > 0 ? open : ends) if (!best || link.version >= best.version) best = link
   return best
 }
 

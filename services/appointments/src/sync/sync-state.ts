@@ -122,8 +122,25 @@ export function stateForRedrive(doc: SyncDoc, eventId: string, now: Date): SyncD
 
 /** What a successful sync tells about the chain: the booking calsync made, moved or cancelled. */
 export function factsOfResult(result: SyncResult): ChainFact[] {
-  if (result.type !== 'sync.succeeded' || !result.calcomBookingUid) return []
+  if (result.type !== 'sync.succeeded') return []
   const { version } = result
+  if (result.steps && result.steps.length > 0) {
+    // Every step the sync made or found, attributed: a retry that recovered lost answers tells them all.
+    return result.steps.map((step): ChainFact => {
+      const start = step.start ? { start: step.start } : {}
+      switch (step.action) {
+        case 'created':
+          return { kind: 'booked', uid: step.uid, by: step.by, version, ...start }
+        case 'rescheduled':
+          return step.previousBookingUid
+            ? { kind: 'moved', from: step.previousBookingUid, uid: step.uid, by: step.by, version, ...start }
+            : { kind: 'booked', uid: step.uid, by: step.by, version, ...start }
+        default:
+          return { kind: 'cancelled', uid: step.uid, by: step.by, version }
+      }
+    })
+  }
+  if (!result.calcomBookingUid) return []
   const uid = result.calcomBookingUid
   const start = result.start ? { start: result.start } : {}
   switch (result.action) {

@@ -2,7 +2,13 @@
 import type { AppointmentSnapshot, SyncResult } from '@calsync/contracts'
 import { describe, expect, it } from 'vitest'
 import { type ChainFact, chainEnd, isUnambiguous, withFacts } from '../../src/sync/booking-chain.ts'
-import { applyResult, type SyncDoc, stateForRedrive, stateForVersion } from '../../src/sync/sync-state.ts'
+import {
+  applyResult,
+  factsOfResult,
+  type SyncDoc,
+  stateForRedrive,
+  stateForVersion,
+} from '../../src/sync/sync-state.ts'
 
 const NOW = new Date('2031-01-01T00:00:00.000Z')
 const snapshot = (version: number, origin: AppointmentSnapshot['origin'] = 'admin'): AppointmentSnapshot => ({
@@ -144,5 +150,38 @@ describe('the booking chain', () => {
       { kind: 'moved', from: 'u1', uid: 'u9', by: 'calcom', version: 2 },
     ] as ChainFact[])
     expect(chain.map((link) => link.uid)).toEqual(['u1', 'u2'])
+  })
+
+  it('learns every step a retry recovered from its steps, attributed, not only the last one', () => {
+    // A lost move u1→u2 (calsync), the customer's move u2→u3 seen on the way, then calsync moved u3→u4.
+    const result = succeeded(3, 2, 'u4', {
+      action: 'rescheduled',
+      previousBookingUid: 'u3',
+      steps: [
+        { action: 'created', uid: 'u1', previousBookingUid: null, by: 'calsync' },
+        { action: 'rescheduled', uid: 'u2', previousBookingUid: 'u1', by: 'calsync' },
+        { action: 'rescheduled', uid: 'u3', previousBookingUid: 'u2', by: 'calcom' },
+        { action: 'rescheduled', uid: 'u4', previousBookingUid: 'u3', by: 'calsync' },
+      ],
+    })
+    const chain = withFacts([], factsOfResult(result))
+    expect(chain.map((link) => [link.uid, link.from, link.by])).toEqual([
+      ['u1', null, 'calsync'],
+      ['u2', 'u1', 'calsync'],
+      ['u3', 'u2', 'calcom'],
+      ['u4', 'u3', 'calsync'],
+    ])
+    expect(chainEnd(chain)?.uid).toBe('u4')
+    expect(isUnambiguous(chain)).toBe(true)
+  })
+
+  it('ends at the open booking, not at a duplicate cancelled on the way', () => {
+    const chain = withFacts([], [
+      { kind: 'booked', uid: 'u1', by: 'calsync', version: 1 },
+      { kind: 'booked', uid: 'dup', by: 'calsync', version: 1 },
+      { kind: 'cancelled', uid: 'dup', by: 'calsync', version: 1 },
+    ] as ChainFact[])
+    expect(chainEnd(chain)?.uid).toBe('u1')
+    expect(isUnambiguous(chain)).toBe(true)
   })
 })

@@ -1,7 +1,7 @@
 import { injectTraceContext } from '@calsync/contracts'
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api'
 import { Agent, type Dispatcher, request } from 'undici'
-import { CalcomError, classifyResponse, classifyTransportError } from './calcom-errors.ts'
+import { CalcomError, classifyResponse, classifyTransportError, exhaustedWindowMs } from './calcom-errors.ts'
 
 /** Every booking call must carry it: without it Cal.com silently answers with an older API shape. */
 export const CAL_API_VERSION = '2024-08-13'
@@ -31,8 +31,30 @@ export interface ListBookingsQuery {
   eventTypeId?: number
   afterStart?: string
   beforeEnd?: string
+  afterCreatedAt?: string
+  sortCreated?: 'asc' | 'desc'
   status?: string
+  take?: number
+  skip?: number
 }
+
+export interface BookingsPage {
+  bookings: CalcomBooking[]
+  hasNextPage: boolean
+}
+
+/**
+ * Where every Cal.com call asks for its turn: one budget per API key, shared by all instances.
+ * `beforeCall` resolves once this call is counted; `rateLimited` passes on what Cal.com said about
+ * its own limit (a 429's reset, or no calls remaining) so every instance waits.
+ */
+export interface CallGate {
+  beforeCall(apiKey: string, signal?: AbortSignal): Promise<void>
+  rateLimited(apiKey: string, waitMs: number): Promise<void>
+}
+
+/** A 429 is retried this often within one call: Cal.com did not process the request, so repeating it is safe. */
+const RATE_LIMIT_RETRIES = 5
 
 export interface CalcomClientOptions {
   baseUrl: string
@@ -41,6 +63,9 @@ export interface CalcomClientOptions {
   bodyTimeoutMs?: number
   /** Built in main; tests may pass their own. */
   dispatcher?: Dispatcher
+  gate?: CallGate
+  /** Aborts waits for the budget (shutdown). */
+  signal?: AbortSignal
 }
 
 const tracer = trace.getTracer('calcom-client')
@@ -59,7 +84,23 @@ export function createCalcomClient(options: CalcomClientOptions) {
   const base = options.baseUrl.replace(/\/$/, '')
   const dispatcher = options.dispatcher ?? createCalcomDispatcher(options)
 
+  const gate = options.gate
+
+  /** One request as Cal.com answers it, after waiting for the budget; 429s wait for the reset and go again. */
   async function call<T>(apiKey: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      await gate?.beforeCall(apiKey, options.signal)
+      try {
+        return await callOnce<T>(apiKey, method, path, body)
+      } catch (error) {
+        if (!(error instanceof CalcomError) || error.retryAfterMs === undefined) throw error
+        await gate?.rateLimited(apiKey, error.retryAfterMs)
+        if (!gate || attempt >= RATE_LIMIT_RETRIES) throw error
+      }
+    }
+  }
+
+  async function callOnce<T>(apiKey: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
     const url = new URL(`${base}${path}`)
     return tracer.startActiveSpan(
       `${method} ${path.replace(/\/v2\/bookings\/[^/?]+/, '/v2/bookings/{uid}').split('?')[0]}`,
@@ -94,6 +135,8 @@ export function createCalcomClient(options: CalcomClientOptions) {
             throw classifyTransportError(error)
           }
           span.setAttribute('http.response.status_code', response.statusCode)
+          const exhaustedFor = exhaustedWindowMs(response.headers)
+          if (exhaustedFor !== undefined && response.statusCode < 300) await gate?.rateLimited(apiKey, exhaustedFor)
           let parsed: { status?: string; data?: unknown; error?: { message?: string } } | undefined
           try {
             parsed = (await response.body.json()) as typeof parsed
@@ -103,7 +146,7 @@ export function createCalcomClient(options: CalcomClientOptions) {
           if (response.statusCode >= 300) {
             throw classifyResponse(response.statusCode, parsed?.error?.message ?? 'no error message', response.headers)
           }
-          return parsed?.data as T
+          return (method === 'GET' && path.startsWith('/v2/bookings?') ? parsed : parsed?.data) as T
         } catch (error) {
           const failure = error instanceof CalcomError ? error : classifyTransportError(error)
           span.recordException(failure)
@@ -121,10 +164,17 @@ export function createCalcomClient(options: CalcomClientOptions) {
       call<CalcomBooking>(apiKey, 'POST', '/v2/bookings', input),
     getBooking: (apiKey: string, uid: string) =>
       call<CalcomBooking>(apiKey, 'GET', `/v2/bookings/${encodeURIComponent(uid)}`),
-    listBookings(apiKey: string, query: ListBookingsQuery) {
+    /** One page; Cal.com pages by `take` (at most 250, 100 when absent) and `skip`. */
+    async listBookings(apiKey: string, query: ListBookingsQuery): Promise<BookingsPage> {
       const params = new URLSearchParams()
       for (const [key, value] of Object.entries(query)) if (value !== undefined) params.set(key, String(value))
-      return call<CalcomBooking[]>(apiKey, 'GET', `/v2/bookings?${params}`)
+      const page = await call<{ data?: CalcomBooking[]; pagination?: { hasNextPage?: boolean } }>(
+        apiKey,
+        'GET',
+        `/v2/bookings?${params}`,
+      )
+      const bookings = Array.isArray(page?.data) ? page.data : []
+      return { bookings, hasNextPage: page?.pagination?.hasNextPage === true }
     },
     cancelBooking: (apiKey: string, uid: string, cancellationReason: string) =>
       call<CalcomBooking>(apiKey, 'POST', `/v2/bookings/${encodeURIComponent(uid)}/cancel`, { cancellationReason }),

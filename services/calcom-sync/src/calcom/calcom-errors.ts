@@ -47,6 +47,17 @@ export function retryAfterMsOf(headers: Record<string, string | string[] | undef
   return resets.length > 0 ? Math.max(...resets) * 1000 : undefined
 }
 
+/** When an answer says no calls remain in Cal.com's window: how long until it resets. */
+export function exhaustedWindowMs(headers: Record<string, string | string[] | undefined>): number | undefined {
+  const first = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value)
+  const remaining = Object.entries(headers)
+    .filter(([name]) => name.toLowerCase().startsWith('x-ratelimit-remaining'))
+    .map(([, value]) => Number(first(value)))
+    .filter((value) => Number.isFinite(value))
+  if (remaining.length === 0 || Math.min(...remaining) > 0) return undefined
+  return retryAfterMsOf(headers)
+}
+
 export function classifyResponse(
   status: number,
   message: string,

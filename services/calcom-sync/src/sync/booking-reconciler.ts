@@ -1,178 +1,272 @@
-import { type AppointmentEvent, CALSYNC_METADATA, type SyncAction } from '@calsync/contracts'
+import { type AppointmentEvent, CALSYNC_METADATA, ERROR_CODES, type SyncAction } from '@calsync/contracts'
 import type { CalcomBooking, CalcomClient } from '../calcom/calcom-client.ts'
 import { CalcomError } from '../calcom/calcom-errors.ts'
+import type { HeldLease } from './appointment-lease.ts'
+import {
+  type BookingStep,
+  familyOf,
+  type InFlightCall,
+  type ObservedBooking,
+  type PlannedCall,
+  planCalls,
+} from './booking-plan.ts'
 import type { MappingDoc, SyncStore } from './sync-store.ts'
-
-/**
- * What calsync itself did on Cal.com to reach the version, reported as facts so the appointments
- * service can tell the echoes of its own changes apart. `previousBookingUid` is the uid it moved
- * away from or cancelled; `start` is where the booking now starts (booked versions only).
- */
-export interface SyncFacts {
-  action: SyncAction
-  previousBookingUid: string | null
-  start?: string
-}
-
-type Outcome = SyncFacts & { calcomBookingUid: string | null }
-
-export type ReconcileResult = { kind: 'stale' } | ({ kind: 'synced' } & Outcome)
 
 type Snapshot = AppointmentEvent['appointment']
 
-const sameInstant = (a: string, b: string) => Date.parse(a) === Date.parse(b)
+/**
+ * What the sync did, as facts for the appointments service: `steps` is every step of the
+ * appointment's bookings this attempt made or found (attributed); `action` and
+ * `previousBookingUid` are the last step calsync made itself, for readers of the single fields.
+ */
+export interface SyncOutcome {
+  calcomBookingUid: string | null
+  action: SyncAction
+  previousBookingUid: string | null
+  start?: string
+  steps: BookingStep[]
+  mapping: MappingDoc
+}
+
+export interface ReconcileInput {
+  apiKey: string
+  event: AppointmentEvent
+  mapping: MappingDoc
+  /** An earlier attempt at this event failed: its call may have gone through. */
+  retry: boolean
+  lease: HeldLease
+}
+
+/** Pages of a look-up at most: 250 bookings each; one attendee and event type rarely fill one. */
+const MAX_PAGES = 40
+const PAGE_SIZE = 250
+/** A Cal.com booking is older than its appointment record when it came by webhook (waits, outages). */
+const CREATED_SLACK_MS = 24 * 60 * 60_000
+
 const isoUtc = (time: string) => new Date(time).toISOString()
+const sameInstant = (a: string, b: string) => Date.parse(a) === Date.parse(b)
+
+/** A refusal that means Cal.com's booking is not where we thought (moved, cancelled, gone): look, then decide. */
+const isStaleView = (error: unknown) =>
+  error instanceof CalcomError &&
+  !error.retryable &&
+  error.code !== ERROR_CODES.calcomUnauthorized &&
+  error.code !== ERROR_CODES.calcomForbidden
+
+function observed(booking: CalcomBooking): ObservedBooking {
+  const appointmentId = booking.metadata?.[CALSYNC_METADATA.appointmentId]
+  return {
+    uid: booking.uid,
+    status: String(booking.status ?? ''),
+    start: booking.start,
+    rescheduledFromUid: booking.rescheduledFromUid ?? null,
+    rescheduledToUid: booking.rescheduledToUid ?? null,
+    appointmentId: typeof appointmentId === 'string' ? appointmentId : null,
+    createdAt: (booking as { createdAt?: string }).createdAt ?? null,
+  }
+}
+
+const withUid = (uids: string[], uid: string | null) => (uid && !uids.includes(uid) ? [...uids, uid] : uids)
 
 /**
- * Brings the Cal.com booking of one appointment to the state of an event's snapshot — reconcile,
- * do not replay — so duplicated and reordered events converge (I4). Before any write that an
- * earlier attempt may already have made (its answer lost), it looks at Cal.com first.
+ * Brings the Cal.com bookings of one appointment to an event's snapshot — reconcile, do not
+ * replay (I4). The first attempt with nothing in doubt writes at once (one call); anything in
+ * doubt — a retry, a call whose answer was lost, a uid the mapping has not seen, a refusal —
+ * first looks up every booking of the appointment across all pages and decides from what Cal.com
+ * holds (booking-plan.ts). Every write is marked in flight beforehand, under the lease.
  */
 export function createBookingReconciler(deps: { calcom: CalcomClient; store: SyncStore; clock?: () => Date }) {
   const { calcom, store } = deps
   const clock = deps.clock ?? (() => new Date())
 
-  async function markInFlight(mapping: MappingDoc, kind: 'create' | 'reschedule' | 'cancel', version: number) {
-    mapping.inFlight = { kind, version, startedAt: clock().toISOString() }
-    await store.saveMapping(mapping)
-  }
-
-  /** A booking calsync created for this appointment, found by our metadata (a lost create answer). */
-  async function findOurBooking(apiKey: string, snapshot: Snapshot): Promise<CalcomBooking | undefined> {
-    const bookings = await calcom.listBookings(apiKey, {
-      attendeeEmail: snapshot.attendee.email,
-      eventTypeId: snapshot.eventTypeId,
-    })
-    return bookings.find(
-      (booking) => booking.metadata?.[CALSYNC_METADATA.appointmentId] === snapshot.id && booking.status !== 'cancelled',
-    )
-  }
-
-  /**
-   * Follows a reschedule whose answer was lost: the old uid now points at its successor.
-   * `movedFrom` is the uid whose `rescheduledToUid` is the booking reached (none if no hop).
-   */
-  async function currentBooking(
-    apiKey: string,
-    uid: string,
-  ): Promise<{ booking: CalcomBooking; movedFrom: string | null }> {
-    let booking = await calcom.getBooking(apiKey, uid)
-    let movedFrom: string | null = null
-    for (let hops = 0; booking.status === 'cancelled' && booking.rescheduledToUid && hops < 10; hops++) {
-      movedFrom = booking.uid
-      booking = await calcom.getBooking(apiKey, booking.rescheduledToUid)
-    }
-    return { booking, movedFrom }
-  }
-
-  async function ensureBooked(apiKey: string, snapshot: Snapshot, mapping: MappingDoc): Promise<Outcome> {
-    let uid = mapping.syncedStatus === 'cancelled' ? null : mapping.calcomBookingUid
-    let start = mapping.syncedStart
-    // What an earlier attempt did without our seeing the answer, should Cal.com already match.
-    let recovered: Pick<Outcome, 'action' | 'previousBookingUid'> = { action: 'unchanged', previousBookingUid: null }
-    if (mapping.inFlight && uid) {
-      const { booking, movedFrom } = await currentBooking(apiKey, uid)
-      uid = booking.status === 'cancelled' ? null : booking.uid
-      start = booking.start
-      if (uid && movedFrom) recovered = { action: 'rescheduled', previousBookingUid: movedFrom }
-    } else if (mapping.inFlight) {
-      const found = await findOurBooking(apiKey, snapshot)
-      if (found) {
-        uid = found.uid
-        start = found.start
-        recovered = { action: 'created', previousBookingUid: null }
-      }
-    }
-    if (!uid) {
-      await markInFlight(mapping, 'create', snapshot.version)
-      const booking = await calcom.createBooking(apiKey, {
-        start: snapshot.start,
+  async function lookUp(apiKey: string, snapshot: Snapshot): Promise<ObservedBooking[]> {
+    const found: ObservedBooking[] = []
+    const afterCreatedAt = new Date(Date.parse(snapshot.createdAt) - CREATED_SLACK_MS).toISOString()
+    for (let page = 0; page < MAX_PAGES; page++) {
+      const { bookings, hasNextPage } = await calcom.listBookings(apiKey, {
+        attendeeEmail: snapshot.attendee.email,
         eventTypeId: snapshot.eventTypeId,
-        attendee: {
-          name: snapshot.attendee.name,
-          email: snapshot.attendee.email,
-          timeZone: snapshot.attendee.timeZone,
-          ...(snapshot.attendee.phoneNumber ? { phoneNumber: snapshot.attendee.phoneNumber } : {}),
-        },
-        metadata: {
-          [CALSYNC_METADATA.appointmentId]: snapshot.id,
-          [CALSYNC_METADATA.tenantId]: snapshot.tenantId,
-          [CALSYNC_METADATA.origin]: snapshot.origin,
-        },
+        afterCreatedAt,
+        sortCreated: 'asc',
+        take: PAGE_SIZE,
+        skip: page * PAGE_SIZE,
       })
-      return {
-        calcomBookingUid: booking.uid,
-        action: 'created',
-        previousBookingUid: null,
-        start: isoUtc(booking.start),
-      }
+      for (const booking of bookings)
+        if (!found.some((known) => known.uid === booking.uid)) found.push(observed(booking))
+      if (!hasNextPage || bookings.length === 0) return found
     }
-    if (start && sameInstant(start, snapshot.start)) {
-      return { calcomBookingUid: uid, ...recovered, start: isoUtc(start) }
-    }
-    // Through Cal.com's reschedule, not cancel + create, so Cal.com keeps the link (DESIGN §2).
-    await markInFlight(mapping, 'reschedule', snapshot.version)
-    const moved = await calcom.rescheduleBooking(apiKey, uid, snapshot.start, `moved in calsync (${snapshot.origin})`)
-    return { calcomBookingUid: moved.uid, action: 'rescheduled', previousBookingUid: uid, start: isoUtc(moved.start) }
-  }
-
-  async function ensureCancelled(apiKey: string, snapshot: Snapshot, mapping: MappingDoc): Promise<Outcome> {
-    let uid = mapping.calcomBookingUid
-    if (mapping.inFlight && uid) uid = (await currentBooking(apiKey, uid)).booking.uid
-    else if (mapping.inFlight?.kind === 'create') uid = (await findOurBooking(apiKey, snapshot))?.uid ?? null
-    if (!uid || mapping.syncedStatus === 'cancelled') {
-      return { calcomBookingUid: uid, action: 'unchanged', previousBookingUid: null }
-    }
-    await markInFlight(mapping, 'cancel', snapshot.version)
-    try {
-      await calcom.cancelBooking(apiKey, uid, `cancelled in calsync (${snapshot.origin})`)
-    } catch (error) {
-      // Cal.com refuses to cancel twice: an earlier attempt may have done it already.
-      if (!(error instanceof CalcomError) || error.retryable) throw error
-      const booking = await calcom.getBooking(apiKey, uid).catch(() => undefined)
-      if (booking?.status !== 'cancelled') throw error
-    }
-    return { calcomBookingUid: uid, action: 'cancelled', previousBookingUid: uid }
+    throw new CalcomError(ERROR_CODES.calcomServerError, `more than ${MAX_PAGES} pages of bookings to look through`, {
+      retryable: true,
+    })
   }
 
   return {
-    /** Records what Cal.com already holds for a change that came from Cal.com: no call at all (I5). */
-    async adopt(event: AppointmentEvent): Promise<void> {
-      const mapping = await store.mapping(event.tenantId, event.appointmentId)
-      if (event.version <= mapping.syncedVersion) return
-      const uid = event.appointment.calcomBookingUid ?? mapping.calcomBookingUid
-      await store.saveMapping({
-        ...mapping,
-        calcomBookingUid: uid,
-        uidHistory: uid && !mapping.uidHistory.includes(uid) ? [...mapping.uidHistory, uid] : mapping.uidHistory,
-        syncedVersion: event.version,
-        syncedStatus: event.appointment.status,
-        syncedStart: event.appointment.start,
-        inFlight: null,
-        updatedAt: clock().toISOString(),
-      })
-    },
-
-    async reconcile(apiKey: string, event: AppointmentEvent): Promise<ReconcileResult> {
-      const mapping = await store.mapping(event.tenantId, event.appointmentId)
-      if (event.version <= mapping.syncedVersion) return { kind: 'stale' }
+    async reconcile(input: ReconcileInput): Promise<SyncOutcome> {
+      const { apiKey, event, lease } = input
       const snapshot = event.appointment
-      const outcome =
-        snapshot.status === 'booked'
-          ? await ensureBooked(apiKey, snapshot, mapping)
-          : await ensureCancelled(apiKey, snapshot, mapping)
-      const uid = outcome.calcomBookingUid
-      await store.saveMapping({
-        ...mapping,
+      let mapping = input.mapping
+      const steps: BookingStep[] = []
+      // The booking a booked version ends on, once this attempt created or moved it.
+      let primary: { uid: string; start: string } | null = null
+
+      async function mark(call: InFlightCall) {
+        lease.check()
+        mapping = await store.saveMapping({ ...mapping, inFlight: { ...call, startedAt: clock().toISOString() } })
+      }
+      function did(step: BookingStep) {
+        steps.push(step)
+        if (step.action !== 'cancelled' && step.start) primary = { uid: step.uid, start: step.start }
+        mapping = { ...mapping, steps: [...mapping.steps, step], uidHistory: withUid(mapping.uidHistory, step.uid) }
+      }
+
+      async function perform(call: PlannedCall): Promise<void> {
+        switch (call.kind) {
+          case 'create': {
+            await mark({ kind: 'create', version: snapshot.version, uid: null, start: call.start })
+            const booking = await calcom.createBooking(apiKey, {
+              start: call.start,
+              eventTypeId: snapshot.eventTypeId,
+              attendee: {
+                name: snapshot.attendee.name,
+                email: snapshot.attendee.email,
+                timeZone: snapshot.attendee.timeZone,
+                ...(snapshot.attendee.phoneNumber ? { phoneNumber: snapshot.attendee.phoneNumber } : {}),
+              },
+              metadata: {
+                [CALSYNC_METADATA.appointmentId]: snapshot.id,
+                [CALSYNC_METADATA.tenantId]: snapshot.tenantId,
+                [CALSYNC_METADATA.origin]: snapshot.origin,
+              },
+            })
+            did({
+              action: 'created',
+              uid: booking.uid,
+              previousBookingUid: null,
+              start: isoUtc(booking.start),
+              by: 'calsync',
+            })
+            return
+          }
+          case 'reschedule': {
+            await mark({ kind: 'reschedule', version: snapshot.version, uid: call.uid, start: call.start })
+            // Through Cal.com's reschedule, not cancel + create, so Cal.com keeps the link (DESIGN §2).
+            const moved = await calcom.rescheduleBooking(
+              apiKey,
+              call.uid,
+              call.start,
+              `moved in calsync (${snapshot.origin})`,
+            )
+            did({
+              action: 'rescheduled',
+              uid: moved.uid,
+              previousBookingUid: call.uid,
+              start: isoUtc(moved.start),
+              by: 'calsync',
+            })
+            return
+          }
+          case 'cancel': {
+            await mark({ kind: 'cancel', version: snapshot.version, uid: call.uid, start: null })
+            await calcom.cancelBooking(apiKey, call.uid, `cancelled in calsync (${snapshot.origin})`)
+            did({ action: 'cancelled', uid: call.uid, previousBookingUid: call.uid, by: 'calsync' })
+            return
+          }
+        }
+      }
+
+      /** The one call of an undoubted change, or undefined when only a look-up can tell. */
+      function directCall(): PlannedCall | null | undefined {
+        if (input.retry || mapping.inFlight) return undefined
+        const snapshotUid = snapshot.calcomBookingUid
+        if (snapshotUid && !mapping.uidHistory.includes(snapshotUid)) return undefined
+        const uid = mapping.calcomBookingUid
+        if (snapshot.status === 'booked') {
+          if (!uid && mapping.uidHistory.length === 0) return { kind: 'create', start: snapshot.start }
+          if (!uid || mapping.syncedStatus !== 'booked' || !mapping.syncedStart) return undefined
+          return sameInstant(mapping.syncedStart, snapshot.start)
+            ? null
+            : { kind: 'reschedule', uid, start: snapshot.start }
+        }
+        if (!uid) return mapping.uidHistory.length === 0 ? null : undefined
+        if (mapping.syncedStatus === 'cancelled') return null
+        return mapping.syncedStatus === 'booked' ? { kind: 'cancel', uid } : undefined
+      }
+
+      const direct = directCall()
+      let current: { uid: string; start: string } | null =
+        mapping.calcomBookingUid && mapping.syncedStatus === 'booked' && mapping.syncedStart
+          ? { uid: mapping.calcomBookingUid, start: mapping.syncedStart }
+          : null
+      let settled = false
+      if (direct !== undefined) {
+        try {
+          if (direct) await perform(direct)
+          settled = true
+        } catch (error) {
+          if (!isStaleView(error) || direct?.kind === 'create') throw error
+        }
+      }
+      for (let look = 0; !settled; look++) {
+        const known = withUid(withUid(mapping.uidHistory, mapping.calcomBookingUid), snapshot.calcomBookingUid)
+        const family = familyOf(await lookUp(apiKey, snapshot), snapshot.id, known)
+        const plan = planCalls(
+          { appointmentId: snapshot.id, status: snapshot.status, start: snapshot.start },
+          family,
+          mapping.steps,
+          mapping.inFlight,
+          snapshot.calcomBookingUid ?? mapping.calcomBookingUid,
+        )
+        for (const step of plan.observed) {
+          if (!steps.some((seen) => seen.uid === step.uid && seen.action === step.action)) steps.push(step)
+          const remembered = mapping.steps.some((old) => old.uid === step.uid && old.action === step.action)
+          if (step.by === 'calsync' && !remembered) mapping = { ...mapping, steps: [...mapping.steps, step] }
+        }
+        for (const member of family) mapping = { ...mapping, uidHistory: withUid(mapping.uidHistory, member.uid) }
+        if (plan.kind === 'cancelled_on_calcom') {
+          throw new CalcomError(
+            ERROR_CODES.calcomBookingCancelled,
+            `booking ${plan.uid} was cancelled on Cal.com; not booking it again (the change from Cal.com decides)`,
+            { retryable: false },
+          )
+        }
+        current = plan.current ? { uid: plan.current.uid, start: plan.current.start } : null
+        if (current) mapping = { ...mapping, calcomBookingUid: current.uid }
+        try {
+          for (const call of plan.calls) await perform(call)
+          settled = true
+        } catch (error) {
+          // Cal.com changed under the look-up (the customer moved it again): look once more.
+          if (!isStaleView(error) || look >= 1) throw error
+        }
+      }
+
+      const booked = snapshot.status === 'booked'
+      const before = input.mapping.steps
+      // calsync's own steps of this attempt: the calls made, and those a lost answer hid until the look-up.
+      const ownSteps = steps.filter(
+        (step) =>
+          step.by === 'calsync' &&
+          !before.some(
+            (old) =>
+              old.action === step.action && old.uid === step.uid && old.previousBookingUid === step.previousBookingUid,
+          ),
+      )
+      if (booked && !primary && current) primary = current
+      // The single fields speak of the appointment's own booking, not of a duplicate cancelled on the way.
+      const last = booked
+        ? ownSteps.filter((step) => step.uid === primary?.uid).at(-1)
+        : ownSteps.filter((step) => step.action === 'cancelled').at(-1)
+      const end = booked ? (primary ?? current) : null
+      const uid = booked ? (end?.uid ?? null) : (last?.uid ?? mapping.calcomBookingUid)
+      mapping = { ...mapping, calcomBookingUid: uid, uidHistory: withUid(mapping.uidHistory, uid) }
+      return {
         calcomBookingUid: uid,
-        uidHistory: uid && !mapping.uidHistory.includes(uid) ? [...mapping.uidHistory, uid] : mapping.uidHistory,
-        syncedVersion: event.version,
-        syncedStatus: uid ? snapshot.status : null,
-        syncedStart: snapshot.start,
-        inFlight: null,
-        updatedAt: clock().toISOString(),
-      })
-      return { kind: 'synced', ...outcome }
+        action: last?.action ?? 'unchanged',
+        previousBookingUid: last?.previousBookingUid ?? null,
+        ...(end ? { start: isoUtc(end.start) } : {}),
+        steps,
+        mapping,
+      }
     },
   }
 }

@@ -1,19 +1,31 @@
 import {
   type AppointmentEvent,
+  type BookingStep,
   type Names,
   type ReviewRequest,
+  type SyncAction,
   type SyncResult,
   syncResultToken,
 } from '@calsync/contracts'
 import { publishMessage } from '@calsync/service-kit'
 import type { JetStreamClient } from '@nats-io/jetstream'
-import type { SyncFacts } from './booking-reconciler.ts'
+
+/** What calcom-sync did on Cal.com to reach a version (see the README's "What a result says"). */
+export interface SyncFacts {
+  calcomBookingUid: string | null
+  action: SyncAction
+  previousBookingUid: string | null
+  start?: string
+  steps?: BookingStep[]
+}
+
+export type SucceededResult = Extract<SyncResult, { type: 'sync.succeeded' }>
 
 /** Publishes each attempt's outcome for the appointments service, and terminal failures for review. */
 export function createSyncReporter(deps: { js: JetStreamClient; names: Names; clock?: () => Date }) {
   const clock = deps.clock ?? (() => new Date())
 
-  async function result(body: SyncResult, msgId: string) {
+  async function publish(body: SyncResult, msgId: string) {
     const subject = deps.names.subjects.syncResult(body.tenantId, syncResultToken(body.type))
     await publishMessage(deps.js, subject, body, { msgId, tenantId: body.tenantId })
   }
@@ -27,26 +39,47 @@ export function createSyncReporter(deps: { js: JetStreamClient; names: Names; cl
     eventId: event.eventId,
   })
 
+  /**
+   * The result of a successful sync with its message id, built before anything is published so
+   * that it can be recorded with the mapping and re-published as is.
+   */
+  function success(
+    event: AppointmentEvent,
+    attempt: number,
+    facts: SyncFacts,
+  ): { msgId: string; body: SucceededResult } {
+    return {
+      msgId: `${event.eventId}:succeeded:${attempt}`,
+      body: {
+        type: 'sync.succeeded',
+        ...base(event, attempt),
+        calcomBookingUid: facts.calcomBookingUid,
+        action: facts.action,
+        previousBookingUid: facts.previousBookingUid,
+        ...(facts.start === undefined ? {} : { start: facts.start }),
+        ...(facts.steps && facts.steps.length > 0 ? { steps: facts.steps.slice(-50) } : {}),
+        changedAt: event.occurredAt,
+      },
+    }
+  }
+
   return {
+    publish,
+    success,
+
     /** `facts` is optional only for the review service's tests, which fake bare successes. */
-    succeeded: (event: AppointmentEvent, attempt: number, calcomBookingUid: string | null, facts?: SyncFacts) =>
-      result(
-        {
-          type: 'sync.succeeded',
-          ...base(event, attempt),
-          calcomBookingUid,
-          ...(facts && {
-            action: facts.action,
-            previousBookingUid: facts.previousBookingUid,
-            ...(facts.start === undefined ? {} : { start: facts.start }),
-          }),
-          changedAt: event.occurredAt,
-        },
-        `${event.eventId}:succeeded:${attempt}`,
-      ),
+    async succeeded(event: AppointmentEvent, attempt: number, calcomBookingUid: string | null, facts?: SyncFacts) {
+      const { msgId, body } = success(event, attempt, {
+        action: 'unchanged',
+        previousBookingUid: null,
+        ...facts,
+        calcomBookingUid,
+      })
+      await publish(body, msgId)
+    },
 
     attemptFailed: (event: AppointmentEvent, attempt: number, code: string, message: string, nextAttemptAt: Date) =>
-      result(
+      publish(
         {
           type: 'sync.attempt_failed',
           ...base(event, attempt),
@@ -57,6 +90,7 @@ export function createSyncReporter(deps: { js: JetStreamClient; names: Names; cl
         `${event.eventId}:attempt_failed:${attempt}`,
       ),
 
+    /** Same message ids for the same attempt: a failure published again after a crash is one result, one review item. */
     async failed(
       event: AppointmentEvent,
       attempt: number,
@@ -64,7 +98,7 @@ export function createSyncReporter(deps: { js: JetStreamClient; names: Names; cl
       message: string,
       calcomBookingUid: string | null,
     ) {
-      await result(
+      await publish(
         { type: 'sync.failed', ...base(event, attempt), errorCode: code, errorMessage: message },
         `${event.eventId}:failed:${attempt}`,
       )

@@ -48,7 +48,7 @@ export function startSyncResultsConsumer(deps: {
       await deps.results.record(body, `${raw.info.stream}:${raw.seq}`, now)
       const where = { tenantId: body.tenantId, appointmentId: body.appointmentId }
       if (body.type === 'sync.succeeded') {
-        if (await deps.items.resolveBySync(body.tenantId, body.appointmentId, body.at, now)) {
+        if (await deps.items.resolveBySync(body.tenantId, body.appointmentId, body, now)) {
           log.info(where, 'review item resolved by a successful sync')
         }
       } else if (body.type === 'sync.failed') {

@@ -164,12 +164,22 @@ export function createReviewItemsStore(db: Db) {
       )
     },
 
-    /** A `sync.succeeded` newer than the failure settles the appointment's item by itself. */
-    async resolveBySync(tenantId: string, appointmentId: string, resultAt: string, now: Date): Promise<boolean> {
+    /**
+     * A `sync.succeeded` newer than the failure, for the failed version or a later one, settles the
+     * appointment's item by itself; an older version's success says nothing of the newer failure.
+     */
+    async resolveBySync(
+      tenantId: string,
+      appointmentId: string,
+      result: { at: string; version: number },
+      now: Date,
+    ): Promise<boolean> {
       const id = reviewItemIdOf(syncFailedCauseId(tenantId, appointmentId))
       const item = await items.findOne({ _id: id, status: 'open' })
-      const at = normalizeIso(resultAt)
+      const at = normalizeIso(result.at)
       if (!item || at <= item.causeAt) return false
+      const failedVersion = item.detail?.version
+      if (typeof failedVersion === 'number' && result.version < failedVersion) return false
       const resolvedAt = now.toISOString()
       const retry = item.retry ? { ...item.retry, outcome: 'succeeded' as const, outcomeAt: resolvedAt } : null
       await items.updateOne(
