@@ -62,6 +62,6 @@ describe('consumer delivery budgets', () => {
     expect(budget(20)).toBe(843_000)
     expect(budget(40)).toBe(2_043_000)
     const byName = Object.fromEntries(definitions.map(([name, d]) => [name, d.maxDeliver]))
-    expect(byName).toEqual({ appointmentsWebhooks: 40, appointmentsSyncResults: 20, calcomSync: 20, review: 20 })
+    expect(byName).toEqual({ appointmentsWebhooks: 40, appointmentsSyncResults: 20, calcomSync: 40, review: 20 })
   })
 })

@@ -66,6 +66,12 @@ function observed(booking: CalcomBooking): ObservedBooking {
   }
 }
 
+const sameCall = (a: PlannedCall, b: PlannedCall | undefined) =>
+  b !== undefined &&
+  a.kind === b.kind &&
+  (a.kind === 'create' || a.uid === (b as { uid: string }).uid) &&
+  (a.kind === 'cancel' || sameInstant(a.start, (b as { start: string }).start))
+
 const withUid = (uids: string[], uid: string | null) => (uid && !uids.includes(uid) ? [...uids, uid] : uids)
 
 /**
@@ -198,12 +204,15 @@ export function createBookingReconciler(deps: { calcom: CalcomClient; store: Syn
           ? { uid: mapping.calcomBookingUid, start: mapping.syncedStart }
           : null
       let settled = false
+      // A call Cal.com refused: if the look-up leads to the very same call, the refusal stands.
+      let refused: { call: PlannedCall; error: unknown } | null = null
       if (direct !== undefined) {
         try {
           if (direct) await perform(direct)
           settled = true
         } catch (error) {
-          if (!isStaleView(error) || direct?.kind === 'create') throw error
+          if (!isStaleView(error) || !direct || direct.kind === 'create') throw error
+          refused = { call: direct, error }
         }
       }
       for (let look = 0; !settled; look++) {
@@ -231,12 +240,19 @@ export function createBookingReconciler(deps: { calcom: CalcomClient; store: Syn
         }
         current = plan.current ? { uid: plan.current.uid, start: plan.current.start } : null
         if (current) mapping = { ...mapping, calcomBookingUid: current.uid }
+        const again = refused && plan.calls.find((call) => sameCall(call, refused?.call))
+        if (again && refused) throw refused.error
+        let trying: PlannedCall | undefined
         try {
-          for (const call of plan.calls) await perform(call)
+          for (const call of plan.calls) {
+            trying = call
+            await perform(call)
+          }
           settled = true
         } catch (error) {
           // Cal.com changed under the look-up (the customer moved it again): look once more.
-          if (!isStaleView(error) || look >= 1) throw error
+          if (!isStaleView(error) || look >= 1 || !trying) throw error
+          refused = { call: trying, error }
         }
       }
 

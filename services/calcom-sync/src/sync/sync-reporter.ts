@@ -69,13 +69,19 @@ export function createSyncReporter(deps: { js: JetStreamClient; names: Names; cl
 
     /** `facts` is optional only for the review service's tests, which fake bare successes. */
     async succeeded(event: AppointmentEvent, attempt: number, calcomBookingUid: string | null, facts?: SyncFacts) {
+      if (facts) {
+        const { msgId, body } = success(event, attempt, { ...facts, calcomBookingUid })
+        await publish(body, msgId)
+        return
+      }
+      // A bare success, as a calcom-sync that does not tell what it did would send.
       const { msgId, body } = success(event, attempt, {
+        calcomBookingUid,
         action: 'unchanged',
         previousBookingUid: null,
-        ...facts,
-        calcomBookingUid,
       })
-      await publish(body, msgId)
+      const { action: _action, previousBookingUid: _previous, ...bare } = body
+      await publish(bare, msgId)
     },
 
     attemptFailed: (event: AppointmentEvent, attempt: number, code: string, message: string, nextAttemptAt: Date) =>
