@@ -148,6 +148,9 @@ export function createCalcomSandbox(options: CalcomSandboxOptions): CalcomSandbo
     requests: () => requestLog.all(),
     webhooks: () => sender.deliveries(),
     flushWebhooks: () => sender.flush(),
+    holdWebhooks: (tenantId) => sender.hold(tenantId),
+    heldWebhooks: () => sender.held(),
+    releaseWebhooks: (how) => sender.release(how),
     hasTenant: (tenantId) => tenants.has(tenantId),
     setWebhookUrl(tenantId, url) {
       const tenant = tenants.get(tenantId)

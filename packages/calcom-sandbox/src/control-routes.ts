@@ -3,7 +3,7 @@ import { badRequest, notFound } from './calcom-http-error.ts'
 import { checkFault, type FaultAction, type FaultMatch, type QueuedFault } from './fault-queue.ts'
 import type { RequestRecord } from './request-log.ts'
 import type { Booking } from './sandbox-store.ts'
-import type { WebhookDelivery } from './webhook-sender.ts'
+import type { HeldWebhook, ReleaseOrder, WebhookDelivery } from './webhook-sender.ts'
 
 export interface SandboxControl {
   addFault(match: FaultMatch, action: FaultAction, times?: number): void
@@ -14,6 +14,10 @@ export interface SandboxControl {
   requests(): RequestRecord[]
   webhooks(): WebhookDelivery[]
   flushWebhooks(): Promise<void>
+  /** Keeps later webhooks (of one tenant, when given) back until released. */
+  holdWebhooks(tenantId?: string): void
+  heldWebhooks(): HeldWebhook[]
+  releaseWebhooks(how?: ReleaseOrder): { sent: number[]; dropped: number[]; unknown: number[] }
   hasTenant(tenantId: string): boolean
   setWebhookUrl(tenantId: string, url: string | undefined): void
   reset(): void
@@ -39,6 +43,38 @@ export function controlRoutes(app: FastifyInstance, control: SandboxControl): vo
   app.post('/_sandbox/webhooks/flush', async () => {
     await control.flushWebhooks()
     return control.webhooks()
+  })
+  app.post('/_sandbox/webhooks/hold', async (request, reply) => {
+    const { tenantId } = (request.body ?? {}) as { tenantId?: unknown }
+    if (tenantId !== undefined && (typeof tenantId !== 'string' || !control.hasTenant(tenantId))) {
+      throw badRequest('tenantId must name a sandbox tenant, or be left out to hold every webhook')
+    }
+    control.holdWebhooks(tenantId)
+    return reply.code(201).send({ status: 'holding', tenantId: tenantId ?? null })
+  })
+  app.get('/_sandbox/webhooks/held', async () => control.heldWebhooks())
+  app.post('/_sandbox/webhooks/release', async (request) => {
+    const body = (request.body ?? {}) as Record<string, unknown>
+    const ids = (name: string) => {
+      const value = body[name]
+      if (value === undefined) return undefined
+      if (!Array.isArray(value) || !value.every((id) => Number.isInteger(id))) {
+        throw badRequest(`${name} must be an array of held webhook ids`)
+      }
+      return value as number[]
+    }
+    if (body.keepHolding !== undefined && typeof body.keepHolding !== 'boolean') {
+      throw badRequest('keepHolding must be a boolean')
+    }
+    const how: ReleaseOrder = {}
+    for (const name of ['order', 'twice', 'drop'] as const) {
+      const list = ids(name)
+      if (list) how[name] = list
+    }
+    if (body.keepHolding === true) how.keepHolding = true
+    const released = control.releaseWebhooks(how)
+    if (released.unknown.length > 0) throw notFound(`no held webhooks ${released.unknown.join(', ')}`)
+    return { status: 'released', ...released }
   })
   app.post('/_sandbox/reset', async () => {
     control.reset()

@@ -25,6 +25,26 @@ export interface WebhookToSend {
   body: string
 }
 
+/** A webhook kept back by a hold, with the number `release` orders it by. */
+export interface HeldWebhook {
+  id: number
+  tenantId: string
+  trigger: string
+  bookingUid: string
+  heldAt: string
+}
+
+export interface ReleaseOrder {
+  /** Held ids in the order to send them; held ones not named stay held. Absent: all, oldest first. */
+  order?: number[]
+  /** Held ids to send twice (a delivery Cal.com repeats). */
+  twice?: number[]
+  /** Held ids to drop unsent (a delivery that never arrives). */
+  drop?: number[]
+  /** Keep holding later webhooks even when this release leaves none held. */
+  keepHolding?: boolean
+}
+
 export interface WebhookSenderOptions {
   clock: () => Date
   timeoutMs?: number
@@ -46,6 +66,11 @@ export function createWebhookSender(options: WebhookSenderOptions) {
   const agent = new Agent({ keepAliveTimeout: 1_000 })
   const deliveries: WebhookDelivery[] = []
   const inFlight = new Set<Promise<void>>()
+  // Tests hold deliveries back (all tenants, or some) and release them in an order of their choosing.
+  let holdAll = false
+  const holdTenants = new Set<string>()
+  let held: Array<HeldWebhook & { webhook: WebhookToSend }> = []
+  let nextHeldId = 1
 
   async function deliver(webhook: WebhookToSend, record: WebhookDelivery): Promise<void> {
     try {
@@ -73,20 +98,66 @@ export function createWebhookSender(options: WebhookSenderOptions) {
     while (inFlight.size > 0) await Promise.allSettled([...inFlight])
   }
 
+  function dispatch(webhook: WebhookToSend): void {
+    const { secret: _secret, ...described } = webhook
+    const at = options.clock().toISOString()
+    const record: WebhookDelivery = { ...described, status: null, ok: false, error: null, at }
+    deliveries.push(record)
+    if (deliveries.length > (options.maxEntries ?? 10_000)) deliveries.shift()
+    const task = deliver(webhook, record).finally(() => inFlight.delete(task))
+    inFlight.add(task)
+  }
+
+  const describe = ({ webhook: _webhook, ...rest }: HeldWebhook & { webhook: WebhookToSend }): HeldWebhook => rest
+
   return {
     deliveries: (): WebhookDelivery[] => deliveries.map((delivery) => ({ ...delivery })),
     send(webhook: WebhookToSend): void {
-      const { secret: _secret, ...described } = webhook
-      const at = options.clock().toISOString()
-      const record: WebhookDelivery = { ...described, status: null, ok: false, error: null, at }
-      deliveries.push(record)
-      if (deliveries.length > (options.maxEntries ?? 10_000)) deliveries.shift()
-      const task = deliver(webhook, record).finally(() => inFlight.delete(task))
-      inFlight.add(task)
+      if (holdAll || holdTenants.has(webhook.tenantId)) {
+        const { tenantId, trigger, bookingUid } = webhook
+        held.push({ id: nextHeldId++, tenantId, trigger, bookingUid, heldAt: options.clock().toISOString(), webhook })
+        return
+      }
+      dispatch(webhook)
+    },
+    /** Keeps every later webhook (of one tenant, when given) back until released. */
+    hold(tenantId?: string): void {
+      if (tenantId === undefined) holdAll = true
+      else holdTenants.add(tenantId)
+    },
+    held: (): HeldWebhook[] => held.map(describe),
+    /**
+     * Sends held webhooks in the order asked (unknown ids are refused before anything is sent) and,
+     * unless `keepHolding`, stops holding once none is left held.
+     */
+    release(how: ReleaseOrder = {}): { sent: number[]; dropped: number[]; unknown: number[] } {
+      const known = new Set(held.map((item) => item.id))
+      const named = [...(how.order ?? []), ...(how.twice ?? []), ...(how.drop ?? [])]
+      const unknown = named.filter((id) => !known.has(id))
+      if (unknown.length > 0) return { sent: [], dropped: [], unknown }
+      const dropped = how.drop ?? []
+      const order = how.order ?? held.map((item) => item.id).filter((id) => !dropped.includes(id))
+      const sent: number[] = []
+      for (const id of order) {
+        const item = held.find((candidate) => candidate.id === id)
+        if (!item) continue
+        dispatch(item.webhook)
+        if (how.twice?.includes(id)) dispatch(item.webhook)
+        sent.push(id)
+      }
+      held = held.filter((item) => !sent.includes(item.id) && !dropped.includes(item.id))
+      if (held.length === 0 && !how.keepHolding) {
+        holdAll = false
+        holdTenants.clear()
+      }
+      return { sent, dropped, unknown: [] }
     },
     flush,
     reset(): void {
       deliveries.length = 0
+      held = []
+      holdAll = false
+      holdTenants.clear()
     },
     async close(): Promise<void> {
       await flush()

@@ -192,4 +192,31 @@ describe('webhooks', () => {
     expect((await h.control('PUT', `/tenants/${ACME}/webhook-url`, { url: 'ftp://x' })).status).toBe(400)
     h.sandbox.setWebhookUrl(ACME, receiver.url(`/webhooks/calcom/${ACME}`))
   })
+
+  it('holds webhooks back and releases them in the order asked, some twice, some never', async () => {
+    const held = await h.control('POST', '/webhooks/hold', { tenantId: ACME })
+    expect(held.status).toBe(201)
+    const first = (await h.book(futureSlot(1, 9))).body.data
+    const second = (await h.book(futureSlot(1, 11))).body.data
+    const third = (await h.book(futureSlot(1, 13))).body.data
+    const other = (await h.book(futureSlot(1, 9), {}, BRIGHT_KEY)).body.data
+    // Another tenant's webhooks are not held.
+    await deliveriesFor([other.uid], 1)
+    await h.sandbox.flushWebhooks()
+    expect(receiver.received.filter((delivery) => delivery.url.includes(ACME))).toHaveLength(0)
+    const list = (await h.control('GET', '/webhooks/held')).body as Array<{ id: number; bookingUid: string }>
+    expect(list.map((item) => item.bookingUid)).toEqual([first.uid, second.uid, third.uid])
+    const [a, b, c] = list.map((item) => item.id) as [number, number, number]
+
+    expect((await h.control('POST', '/webhooks/release', { order: [99] })).status).toBe(404)
+    expect((await h.control('POST', '/webhooks/release', { order: 'all' })).status).toBe(400)
+    const released = await h.control('POST', '/webhooks/release', { order: [c, a], twice: [a], drop: [b] })
+    expect(released.body).toMatchObject({ status: 'released', sent: [c, a], dropped: [b] })
+    const delivered = await deliveriesFor([first.uid, second.uid, third.uid], 3)
+    expect(delivered.map((delivery) => delivery.json.payload.uid)).toEqual([third.uid, first.uid, first.uid])
+    // Nothing left held: holding ended, later webhooks go at once.
+    expect((await h.control('GET', '/webhooks/held')).body).toEqual([])
+    const later = (await h.book(futureSlot(1, 15))).body.data
+    await deliveriesFor([later.uid], 1)
+  })
 })

@@ -63,7 +63,7 @@ describe('waiting uses up no deliveries', () => {
     expect.soft(open, `not synced; results ${defects.describeResults(await defects.resultsOf(s, id))}`).toEqual([])
     expect
       .soft(defects.describeBookings(defects.accepted(defects.bookingsOf(s, id))))
-      .toEqual([expect.stringMatching(`@${t2} defects.accepted$`)])
+      .toEqual([expect.stringMatching(`@${t2} accepted$`)])
     expect(await reviewItems('poison_message'), 'messages JetStream gave up on').toEqual([])
     expect(await reviewItems('sync_failed')).toEqual([])
   }, 60_000)
