@@ -199,7 +199,7 @@ describe('webhooks', () => {
     const first = (await h.book(futureSlot(1, 9))).body.data
     const second = (await h.book(futureSlot(1, 11))).body.data
     const third = (await h.book(futureSlot(1, 13))).body.data
-    const other = (await h.book(futureSlot(1, 9), {}, BRIGHT_KEY)).body.data
+    const other = (await h.book(futureSlot(1, 9), { eventTypeId: 2001 }, BRIGHT_KEY)).body.data
     // Another tenant's webhooks are not held.
     await deliveriesFor([other.uid], 1)
     await h.sandbox.flushWebhooks()
