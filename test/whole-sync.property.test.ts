@@ -1,0 +1,326 @@
+// Randomized schedules of the whole sync: local changes through the API, customer changes on
+// Cal.com (the sandbox), webhooks held back and released out of order or twice, and Cal.com
+// faults, all against real NATS, FerretDB, the gateway, appointments and calcom-sync. After each
+// schedule settles, the invariants are checked against the sandbox's truth. A failing schedule is
+// shrunk by fast-check and printed with its seed and steps; CALSYNC_MODEL_RUNS sets how many run,
+// CALSYNC_MODEL_SEED repeats a run.
+import { CALSYNC_METADATA, consumerDefinitions, type ReviewRequest } from '@calsync/contracts'
+import fc from 'fast-check'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { consumersIdle, eventually } from './support/infra.ts'
+import { type Stack, startStack } from './support/stack.ts'
+import { readStream } from './support/streams.ts'
+import { ACME, futureSlot, TEST_SECRETS } from './support/tenants.ts'
+
+const RUNS = Number(process.env.CALSYNC_MODEL_RUNS ?? 20)
+/** `npm run check:deep` stops generating after this many minutes (0: no limit); what ran still counts. */
+const TIME_LIMIT_MS = Number(process.env.CALSYNC_MODEL_MINUTES ?? 0) * 60_000
+const SEED = process.env.CALSYNC_MODEL_SEED ? Number(process.env.CALSYNC_MODEL_SEED) : undefined
+const ADMIN = TEST_SECRETS.ACME_ADMIN_TOKEN
+const PHONE = TEST_SECRETS.ACME_PHONE_TOKEN
+/** Quarter hours from 9:00: a 30-minute booking at one overlaps the next, so collisions are common. */
+const SLOT_MINUTES = [0, 15, 30, 60]
+const attendee = { name: 'Model Patient', email: 'model@example.org', timeZone: 'UTC' }
+
+type Step =
+  | { kind: 'local-create'; slot: number; twice: boolean; phone: boolean; idempotent: boolean }
+  | { kind: 'local-reschedule'; target: number; slot: number; twice: boolean }
+  | { kind: 'local-cancel'; target: number; twice: boolean }
+  | { kind: 'customer-book'; slot: number }
+  | { kind: 'customer-reschedule'; target: number; slot: number }
+  | { kind: 'customer-cancel'; target: number }
+  | { kind: 'hold-webhooks' }
+  | { kind: 'release-webhooks'; reverse: boolean; twice: boolean }
+  | { kind: 'calcom-fault'; on: 'create' | 'reschedule' | 'cancel'; fault: '503' | 'commitThenDrop' | '429' | 'hang' }
+
+const slotArb = fc.nat(SLOT_MINUTES.length - 1)
+const stepArb: fc.Arbitrary<Step> = fc.oneof(
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('local-create' as const),
+      slot: slotArb,
+      twice: fc.boolean(),
+      phone: fc.boolean(),
+      idempotent: fc.boolean(),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('local-reschedule' as const),
+      target: fc.nat(5),
+      slot: slotArb,
+      twice: fc.boolean(),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant('local-cancel' as const), target: fc.nat(5), twice: fc.boolean() }),
+  },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('customer-book' as const), slot: slotArb }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({ kind: fc.constant('customer-reschedule' as const), target: fc.nat(5), slot: slotArb }),
+  },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('customer-cancel' as const), target: fc.nat(5) }) },
+  { weight: 1, arbitrary: fc.constant({ kind: 'hold-webhooks' as const }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('release-webhooks' as const),
+      reverse: fc.boolean(),
+      twice: fc.boolean(),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('calcom-fault' as const),
+      on: fc.constantFrom('create' as const, 'reschedule' as const, 'cancel' as const),
+      fault: fc.constantFrom('503' as const, 'commitThenDrop' as const, '429' as const, 'hang' as const),
+    }),
+  },
+)
+
+const FAULT_PATH = {
+  create: '^/v2/bookings$',
+  reschedule: '^/v2/bookings/[^/]+/reschedule$',
+  cancel: '^/v2/bookings/[^/]+/cancel$',
+}
+
+describe('the whole sync under randomized schedules', () => {
+  let s: Stack
+  let day = 200
+  beforeAll(async () => {
+    s = await startStack()
+  })
+  afterAll(() => s.close())
+
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+  /** The customer on Cal.com; a fault meant for calcom-sync may hit it instead (same key): then it fails. */
+  async function customer(path: string, body: unknown): Promise<void> {
+    await fetch(`${s.sandboxUrl}${path}`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${TEST_SECRETS.ACME_CALCOM_API_KEY}`,
+        'cal-api-version': '2024-08-13',
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(3000),
+    })
+      .then((response) => response.body?.cancel())
+      .catch(() => undefined)
+  }
+
+  /** Runs one schedule on a day of its own; answers what the checks need. */
+  async function run(steps: Step[]) {
+    const today = day++
+    const slot = (index: number) => futureSlot(today, 9, SLOT_MINUTES[index] ?? 0)
+    const local: string[] = []
+    const requestsBefore = s.sandbox.requests().length
+    let customerWrites = 0
+    let localChanges = 0
+    const api = (token: string, method: 'POST', path: string, body: unknown, headers: Record<string, string> = {}) =>
+      s.appointments.api(token, method, path, body, headers)
+    const onDay = () =>
+      s.sandbox
+        .bookings(ACME)
+        .filter((booking) => booking.start.slice(0, 10) === slot(0).slice(0, 10))
+        .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id - b.id)
+    for (const [index, step] of steps.entries()) {
+      const times = 'twice' in step && step.twice ? 2 : 1
+      switch (step.kind) {
+        case 'local-create': {
+          const headers: Record<string, string> = step.idempotent
+            ? { 'idempotency-key': `model-${today}-${index}` }
+            : {}
+          const body = { eventTypeId: 1001, start: slot(step.slot), attendee }
+          const answers = await Promise.all(
+            Array.from({ length: times }, () =>
+              api(step.phone ? PHONE : ADMIN, 'POST', '/v1/appointments', body, headers),
+            ),
+          )
+          localChanges++
+          for (const answer of answers) {
+            expect(answer.statusCode, answer.body).toBeLessThan(500)
+            if (answer.statusCode === 201 && !local.includes(answer.json().id)) local.push(answer.json().id)
+          }
+          break
+        }
+        case 'local-reschedule':
+        case 'local-cancel': {
+          const id = local[step.target % Math.max(1, local.length)]
+          if (!id) break
+          const path = `/v1/appointments/${id}/${step.kind === 'local-cancel' ? 'cancel' : 'reschedule'}`
+          const body = step.kind === 'local-cancel' ? { reason: 'model' } : { start: slot(step.slot) }
+          const answers = await Promise.all(Array.from({ length: times }, () => api(ADMIN, 'POST', path, body)))
+          localChanges++
+          for (const answer of answers) expect(answer.statusCode, answer.body).toBeLessThan(500)
+          break
+        }
+        case 'customer-book':
+          customerWrites++
+          await customer('/v2/bookings', { start: slot(step.slot), eventTypeId: 1001, attendee })
+          break
+        case 'customer-reschedule':
+        case 'customer-cancel': {
+          const active = onDay().filter((booking) => booking.status === 'accepted')
+          const target = active[step.target % Math.max(1, active.length)]
+          if (!target) break
+          customerWrites++
+          if (step.kind === 'customer-cancel') {
+            await customer(`/v2/bookings/${target.uid}/cancel`, { cancellationReason: 'customer' })
+          } else {
+            await customer(`/v2/bookings/${target.uid}/reschedule`, { start: slot(step.slot) })
+          }
+          break
+        }
+        case 'hold-webhooks':
+          s.sandbox.holdWebhooks(ACME)
+          break
+        case 'release-webhooks': {
+          const held = s.sandbox.heldWebhooks().map((item) => item.id)
+          const order = step.reverse ? [...held].reverse() : held
+          s.sandbox.releaseWebhooks({ order, ...(step.twice && order[0] ? { twice: [order[0]] } : {}) })
+          break
+        }
+        case 'calcom-fault': {
+          const action =
+            step.fault === '503'
+              ? { status: 503 as const }
+              : step.fault === '429'
+                ? { status: 429 as const, resetSeconds: 1 }
+                : step.fault === 'hang'
+                  ? { hang: true as const }
+                  : { commitThenDrop: true as const }
+          s.sandbox.addFault({ method: 'POST', path: FAULT_PATH[step.on] }, action, 1)
+          break
+        }
+      }
+      // Let some of the work run in between, so steps interleave with syncs and webhooks.
+      await sleep(index % 3 === 0 ? 0 : 40)
+    }
+    await settle()
+    const writes = s.sandbox
+      .requests()
+      .slice(requestsBefore)
+      .filter((request) => request.method === 'POST' && request.path.startsWith('/v2/bookings')).length
+    return { today, slot, local, calsyncWrites: writes - customerWrites, changes: localChanges + customerWrites, onDay }
+  }
+
+  async function settle() {
+    s.sandbox.clearFaults()
+    s.sandbox.releaseWebhooks()
+    const consumers = [...Object.values(consumerDefinitions(s.names))].filter(
+      (c) => c.durable !== s.names.consumers.review,
+    )
+    let quiet = 0
+    await eventually(
+      'the schedule to settle',
+      async () => {
+        await s.sandbox.flushWebhooks()
+        const idle = (await consumersIdle(s.appointments.jsm, consumers)) && s.sandbox.heldWebhooks().length === 0
+        quiet = idle ? quiet + 1 : 0
+        if (quiet < 3) await sleep(150)
+        return quiet >= 3 ? true : undefined
+      },
+      90_000,
+    )
+  }
+
+  it(
+    `keeps I1–I5 for every schedule (${RUNS} schedules)`,
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(fc.array(stepArb, { minLength: 1, maxLength: 9 }), async (steps) => {
+          const outcome = await run(steps)
+          const { slot } = outcome
+          const from = slot(0).slice(0, 10)
+          const listed = (
+            await s.appointments.api(
+              ADMIN,
+              'GET',
+              `/v1/appointments?from=${from}T00:00:00Z&to=${from}T23:59:59Z&limit=200`,
+            )
+          ).json().items as Array<{
+            id: string
+            resource: string
+            start: string
+            end: string
+            status: string
+            origin: string
+            calcomBookingUid: string | null
+            sync: { status: string }
+          }>
+          const bookings = outcome.onDay()
+          const active = bookings.filter((booking) => booking.status === 'accepted')
+          const reviews = (await readStream<ReviewRequest>(s.appointments.jsm, s.names.streams.review)).map(
+            (m) => m.body,
+          )
+          const reviewText = JSON.stringify(reviews)
+          const booked = listed.filter((item) => item.status === 'booked')
+
+          // Nothing is left half-way: every appointment's sync has an outcome.
+          for (const item of listed) expect(item.sync.status, `${item.id} sync`).not.toBe('pending')
+          // I1/I2: overlapping booked appointments of one resource are both in conflict, with a report.
+          for (const a of booked) {
+            for (const b of booked) {
+              if (a.id >= b.id || a.resource !== b.resource) continue
+              if (Date.parse(a.start) < Date.parse(b.end) && Date.parse(b.start) < Date.parse(a.end)) {
+                expect([a.sync.status, b.sync.status], `${a.id} overlaps ${b.id}`).toEqual(['conflict', 'conflict'])
+                expect(reviewText, 'a double_booking item names both').toContain(a.id)
+                expect(reviewText).toContain(b.id)
+              }
+            }
+          }
+          // I4: a synced booked appointment has exactly one active booking, its own, at its time.
+          for (const item of booked.filter((i) => i.sync.status === 'synced')) {
+            const its = active.filter(
+              (booking) =>
+                booking.uid === item.calcomBookingUid || booking.metadata[CALSYNC_METADATA.appointmentId] === item.id,
+            )
+            expect(
+              its.map((booking) => booking.uid),
+              `${item.id} (${item.origin}) active bookings`,
+            ).toEqual([item.calcomBookingUid])
+            expect(Date.parse(its[0]?.start ?? ''), `${item.id} start on Cal.com`).toBe(Date.parse(item.start))
+          }
+          // …and a synced cancelled one has none.
+          for (const item of listed.filter((i) => i.status === 'cancelled' && i.sync.status === 'synced')) {
+            const its = active.filter(
+              (booking) =>
+                booking.uid === item.calcomBookingUid || booking.metadata[CALSYNC_METADATA.appointmentId] === item.id,
+            )
+            expect(
+              its.map((booking) => booking.uid),
+              `${item.id} cancelled but active on Cal.com`,
+            ).toEqual([])
+          }
+          // I3: every active Cal.com booking is an appointment calsync knows, or is in review.
+          for (const booking of active) {
+            const known = booked.some((item) => item.calcomBookingUid === booking.uid)
+            if (!known)
+              expect(reviewText, `active booking ${booking.uid} unknown to calsync and not in review`).toContain(
+                booking.uid,
+              )
+          }
+          // I5: no loop — calsync's own Cal.com writes stay within a few per change (retries, look-ups' fixes).
+          expect(outcome.calsyncWrites, 'Cal.com writes by calsync').toBeLessThanOrEqual(4 * outcome.changes + 2)
+        }),
+        {
+          numRuns: RUNS,
+          ...(SEED === undefined ? {} : { seed: SEED }),
+          ...(TIME_LIMIT_MS > 0 ? { interruptAfterTimeLimit: TIME_LIMIT_MS, markInterruptAsFailure: false } : {}),
+          reporter: (details) => {
+            process.stdout.write(`[model] ${details.numRuns} schedules run, seed ${details.seed}\n`)
+            if (details.failed) throw new Error(fc.defaultReportMessage(details))
+          },
+        },
+      )
+    },
+    30 * 60_000,
+  )
+})
