@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { consumersIdle, eventually } from './support/infra.ts'
 import { type Stack, startStack } from './support/stack.ts'
 import { readStream } from './support/streams.ts'
+import { FAULT_PATH, SLOT_MINUTES, type Step, stepArb } from './support/sync-schedule.ts'
 import { ACME, futureSlot, TEST_SECRETS } from './support/tenants.ts'
 
 const RUNS = Number(process.env.CALSYNC_MODEL_RUNS ?? 20)
@@ -18,76 +19,7 @@ const TIME_LIMIT_MS = Number(process.env.CALSYNC_MODEL_MINUTES ?? 0) * 60_000
 const SEED = process.env.CALSYNC_MODEL_SEED ? Number(process.env.CALSYNC_MODEL_SEED) : undefined
 const ADMIN = TEST_SECRETS.ACME_ADMIN_TOKEN
 const PHONE = TEST_SECRETS.ACME_PHONE_TOKEN
-/** Quarter hours from 9:00: a 30-minute booking at one overlaps the next, so collisions are common. */
-const SLOT_MINUTES = [0, 15, 30, 60]
 const attendee = { name: 'Model Patient', email: 'model@example.org', timeZone: 'UTC' }
-
-type Step =
-  | { kind: 'local-create'; slot: number; twice: boolean; phone: boolean; idempotent: boolean }
-  | { kind: 'local-reschedule'; target: number; slot: number; twice: boolean }
-  | { kind: 'local-cancel'; target: number; twice: boolean }
-  | { kind: 'customer-book'; slot: number }
-  | { kind: 'customer-reschedule'; target: number; slot: number }
-  | { kind: 'customer-cancel'; target: number }
-  | { kind: 'hold-webhooks' }
-  | { kind: 'release-webhooks'; reverse: boolean; twice: boolean }
-  | { kind: 'calcom-fault'; on: 'create' | 'reschedule' | 'cancel'; fault: '503' | 'commitThenDrop' | '429' | 'hang' }
-
-const slotArb = fc.nat(SLOT_MINUTES.length - 1)
-const stepArb: fc.Arbitrary<Step> = fc.oneof(
-  {
-    weight: 3,
-    arbitrary: fc.record({
-      kind: fc.constant('local-create' as const),
-      slot: slotArb,
-      twice: fc.boolean(),
-      phone: fc.boolean(),
-      idempotent: fc.boolean(),
-    }),
-  },
-  {
-    weight: 2,
-    arbitrary: fc.record({
-      kind: fc.constant('local-reschedule' as const),
-      target: fc.nat(5),
-      slot: slotArb,
-      twice: fc.boolean(),
-    }),
-  },
-  {
-    weight: 1,
-    arbitrary: fc.record({ kind: fc.constant('local-cancel' as const), target: fc.nat(5), twice: fc.boolean() }),
-  },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('customer-book' as const), slot: slotArb }) },
-  {
-    weight: 2,
-    arbitrary: fc.record({ kind: fc.constant('customer-reschedule' as const), target: fc.nat(5), slot: slotArb }),
-  },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('customer-cancel' as const), target: fc.nat(5) }) },
-  { weight: 1, arbitrary: fc.constant({ kind: 'hold-webhooks' as const }) },
-  {
-    weight: 1,
-    arbitrary: fc.record({
-      kind: fc.constant('release-webhooks' as const),
-      reverse: fc.boolean(),
-      twice: fc.boolean(),
-    }),
-  },
-  {
-    weight: 1,
-    arbitrary: fc.record({
-      kind: fc.constant('calcom-fault' as const),
-      on: fc.constantFrom('create' as const, 'reschedule' as const, 'cancel' as const),
-      fault: fc.constantFrom('503' as const, 'commitThenDrop' as const, '429' as const, 'hang' as const),
-    }),
-  },
-)
-
-const FAULT_PATH = {
-  create: '^/v2/bookings$',
-  reschedule: '^/v2/bookings/[^/]+/reschedule$',
-  cancel: '^/v2/bookings/[^/]+/cancel$',
-}
 
 describe('the whole sync under randomized schedules', () => {
   let s: Stack

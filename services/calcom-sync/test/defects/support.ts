@@ -1,21 +1,10 @@
-// Helpers shared by the calcom-sync defect tests: a customer acting on Cal.com (the sandbox, with
-// the tenant's own API key), appointment events published by hand, extra calcom-sync instances,
-// and read-outs of what reached Cal.com and the sync stream.
-import { randomBytes } from 'node:crypto'
-import {
-  type AppointmentEvent,
-  appointmentEventToken,
-  CALSYNC_METADATA,
-  consumerDefinitions,
-  type SyncResult,
-} from '@calsync/contracts'
-import { publishMessage } from '@calsync/service-kit'
+import { type AppointmentEvent, CALSYNC_METADATA, consumerDefinitions, type SyncResult } from '@calsync/contracts'
 import { afterEach } from 'vitest'
 import { eventually } from '../../../../test/support/infra.ts'
 import { fileLogger } from '../../../../test/support/logs.ts'
 import type { Stack } from '../../../../test/support/stack.ts'
 import { readStream } from '../../../../test/support/streams.ts'
-import { EVENT_TYPE_MINUTES, TEST_SECRETS } from '../../../../test/support/tenants.ts'
+import { TEST_SECRETS } from '../../../../test/support/tenants.ts'
 import type { ReviewHarness } from '../../../review/test/support/review-harness.ts'
 import { type ComponentDeps, type Components, startComponents } from '../../src/wiring.ts'
 
@@ -186,69 +175,7 @@ export async function eventsOf(s: Stack, id: string, count: number): Promise<App
   return found.map((message) => message.body)
 }
 
-// ---- events by hand ----------------------------------------------------------------------------
-
-/** Publishes an appointment event as the outbox relay does (a fresh Nats-Msg-Id unless given). */
-export async function publishEvent(
-  s: Stack,
-  event: AppointmentEvent,
-  msgId = `${event.eventId}:${randomBytes(3).toString('hex')}`,
-) {
-  await publishMessage(
-    s.appointments.js,
-    s.names.subjects.appointmentEvent(event.tenantId, appointmentEventToken(event.type)),
-    event,
-    { msgId, tenantId: event.tenantId },
-  )
-}
-
-/** An appointment of acme's dr-jones (event type 1001) the tests write the versions of themselves. */
-export function handmadeAppointment(id = `appt_${randomBytes(6).toString('hex')}`) {
-  const createdAt = new Date().toISOString()
-  return {
-    id,
-    version(
-      version: number,
-      change: {
-        type: AppointmentEvent['type']
-        start: string
-        status?: 'booked' | 'cancelled'
-        origin?: AppointmentEvent['origin']
-        calcomBookingUid?: string | null
-        notes?: string
-      },
-    ): AppointmentEvent {
-      const origin = change.origin ?? 'admin'
-      const at = new Date().toISOString()
-      const end = new Date(Date.parse(change.start) + (EVENT_TYPE_MINUTES[1001] ?? 30) * 60_000).toISOString()
-      return {
-        type: change.type,
-        eventId: `${id}:v${version}`,
-        tenantId: ACME,
-        appointmentId: id,
-        version,
-        origin,
-        occurredAt: at,
-        appointment: {
-          id,
-          tenantId: ACME,
-          eventTypeId: 1001,
-          resource: 'dr-jones',
-          start: change.start,
-          end,
-          status: change.status ?? 'booked',
-          origin,
-          version,
-          attendee,
-          ...(change.notes === undefined ? {} : { notes: change.notes }),
-          calcomBookingUid: change.calcomBookingUid ?? null,
-          createdAt,
-          updatedAt: at,
-        },
-      } as AppointmentEvent
-    },
-  }
-}
+export { handmadeAppointment, publishEvent } from './handmade-events.ts'
 
 // ---- results and consumers ---------------------------------------------------------------------
 

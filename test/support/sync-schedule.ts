@@ -1,0 +1,72 @@
+// The steps of a randomized whole-sync schedule (test/whole-sync.property.test.ts) and how fast-check draws them.
+import fc from 'fast-check'
+
+/** Quarter hours from 9:00: a 30-minute booking at one overlaps the next, so collisions are common. */
+export const SLOT_MINUTES = [0, 15, 30, 60]
+
+export type Step =
+  | { kind: 'local-create'; slot: number; twice: boolean; phone: boolean; idempotent: boolean }
+  | { kind: 'local-reschedule'; target: number; slot: number; twice: boolean }
+  | { kind: 'local-cancel'; target: number; twice: boolean }
+  | { kind: 'customer-book'; slot: number }
+  | { kind: 'customer-reschedule'; target: number; slot: number }
+  | { kind: 'customer-cancel'; target: number }
+  | { kind: 'hold-webhooks' }
+  | { kind: 'release-webhooks'; reverse: boolean; twice: boolean }
+  | { kind: 'calcom-fault'; on: 'create' | 'reschedule' | 'cancel'; fault: '503' | 'commitThenDrop' | '429' | 'hang' }
+
+const slotArb = fc.nat(SLOT_MINUTES.length - 1)
+export const stepArb: fc.Arbitrary<Step> = fc.oneof(
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('local-create' as const),
+      slot: slotArb,
+      twice: fc.boolean(),
+      phone: fc.boolean(),
+      idempotent: fc.boolean(),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('local-reschedule' as const),
+      target: fc.nat(5),
+      slot: slotArb,
+      twice: fc.boolean(),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant('local-cancel' as const), target: fc.nat(5), twice: fc.boolean() }),
+  },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('customer-book' as const), slot: slotArb }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({ kind: fc.constant('customer-reschedule' as const), target: fc.nat(5), slot: slotArb }),
+  },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('customer-cancel' as const), target: fc.nat(5) }) },
+  { weight: 1, arbitrary: fc.constant({ kind: 'hold-webhooks' as const }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('release-webhooks' as const),
+      reverse: fc.boolean(),
+      twice: fc.boolean(),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('calcom-fault' as const),
+      on: fc.constantFrom('create' as const, 'reschedule' as const, 'cancel' as const),
+      fault: fc.constantFrom('503' as const, 'commitThenDrop' as const, '429' as const, 'hang' as const),
+    }),
+  },
+)
+
+export const FAULT_PATH = {
+  create: '^/v2/bookings$',
+  reschedule: '^/v2/bookings/[^/]+/reschedule$',
+  cancel: '^/v2/bookings/[^/]+/cancel$',
+}
