@@ -213,8 +213,8 @@ export function createChangeWriter(deps: {
       // A double booking this version keeps: it still overlaps a partner of the version it replaces.
       const carried: string[] = []
       if (previous) {
-        for (const partner of await conflicts.partnersOf(next.id, previous.version)) {
-          if (overlaps(partner, next) && !partners.has(partner.id)) carried.push(partner.id)
+        for (const id of await conflicts.keptPartners(next.id, previous.version, next)) {
+          if (!partners.has(id)) carried.push(id)
         }
       }
       for (const partner of carried) partners.add(partner)

@@ -83,6 +83,22 @@ export function createConflicts(deps: { store: AppointmentsStore; clock?: () => 
       return ids
     },
 
+    /**
+     * The partners of the version a change replaces that the new version still overlaps. A partner
+     * with no committed state yet is kept too: a contest marks both sides before the contesting
+     * booking's event is written, so a change in between cannot see where it will be (flag, never hide).
+     */
+    async keptPartners(appointmentId: string, version: number, next: AppointmentSnapshot): Promise<string[]> {
+      const marks = await store.partnersOf(appointmentId, version)
+      const kept = await Promise.all(
+        marks.map(async (mark) => {
+          const partner = await latest(mark.partner)
+          return !partner || overlaps(partner, next) ? mark.partner : ''
+        }),
+      )
+      return kept.filter(Boolean)
+    },
+
     /** The partners of the version a change replaces, with their newest state. */
     async partnersOf(appointmentId: string, version: number): Promise<AppointmentSnapshot[]> {
       const marks = await store.partnersOf(appointmentId, version)
