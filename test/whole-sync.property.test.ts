@@ -16,8 +16,8 @@ import { ACME, futureSlot, TEST_SECRETS } from './support/tenants.ts'
 const RUNS = Number(process.env.CALSYNC_MODEL_RUNS ?? 20)
 /** `npm run check:deep` stops generating after this many minutes (0: no limit); what ran still counts. */
 const TIME_LIMIT_MS = Number(process.env.CALSYNC_MODEL_MINUTES ?? 0) * 60_000
-// npm test draws the same schedules every run (a known open race, see docs/testing.md, must not
-// make CI a lottery); check:deep draws fresh ones (CALSYNC_MODEL_RANDOM=1).
+// npm test draws the same schedules every run (a timing-dependent race found by check:deep must
+// show up there, not as a CI lottery); check:deep draws fresh ones (CALSYNC_MODEL_RANDOM=1).
 const SEED = process.env.CALSYNC_MODEL_SEED
   ? Number(process.env.CALSYNC_MODEL_SEED)
   : process.env.CALSYNC_MODEL_RANDOM
