@@ -13,6 +13,7 @@ export {
   AppointmentStatus,
   Attendee,
   appointmentEventToken,
+  driveOf,
   SYNC_STATUSES,
   SyncStatus,
 } from './messages/appointment-event.ts'

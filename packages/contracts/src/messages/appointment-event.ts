@@ -65,6 +65,15 @@ export const AppointmentEvent = Type.Union([
 ])
 export type AppointmentEvent = Type.Static<typeof AppointmentEvent>
 
+/**
+ * The re-drive number of an appointment event id (`…:v3:r2` → 2; 0 for a version's own event):
+ * both the appointments service and calcom-sync order re-drives of one version by it.
+ */
+export function driveOf(eventId: string | undefined): number {
+  const match = /:r(\d+)$/.exec(eventId ?? '')
+  return match ? Number(match[1]) : 0
+}
+
 /** The subject token of an event type: `appointment.booked` → `booked`. */
 export function appointmentEventToken(type: AppointmentEventType): string {
   return type.slice('appointment.'.length)

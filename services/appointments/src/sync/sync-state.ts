@@ -1,4 +1,4 @@
-import type { AppointmentSnapshot, SyncResult, SyncStatus } from '@calsync/contracts'
+import { type AppointmentSnapshot, driveOf, type SyncResult, type SyncStatus } from '@calsync/contracts'
 import { type ChainFact, type ChainLink, chainEnd, withFacts } from './booking-chain.ts'
 
 /**
@@ -41,10 +41,7 @@ export interface SyncDoc {
 /** [version, re-drive, attempt, terminal]: compared element by element. */
 export type ResultKey = [number, number, number, number]
 
-export function driveOf(eventId: string | undefined): number {
-  const match = /:r(\d+)$/.exec(eventId ?? '')
-  return match ? Number(match[1]) : 0
-}
+export { driveOf }
 
 export function compareKeys(a: ResultKey, b: ResultKey): number {
   for (let i = 0; i < a.length; i++) {

@@ -1,4 +1,4 @@
-import type { AppointmentEvent } from '@calsync/contracts'
+import { type AppointmentEvent, driveOf } from '@calsync/contracts'
 import type { MappingDoc } from './sync-store.ts'
 
 /**
@@ -15,11 +15,7 @@ import type { MappingDoc } from './sync-store.ts'
  */
 export type Disposition = 'superseded' | 'adopt' | 'republish' | 'confirm' | 'sync'
 
-/** The re-drive number of an event id (`…:v3:r2` → 2; 0 for a version's own event). */
-export function driveOf(eventId: string): number {
-  const match = /:r(\d+)$/.exec(eventId)
-  return match ? Number(match[1]) : 0
-}
+export { driveOf }
 
 export type SeenKey = [number, number]
 
