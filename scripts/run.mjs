@@ -13,7 +13,7 @@ import {
   withNodeOnPath,
 } from './provision.mjs'
 
-const usage = 'usage: node scripts/run.mjs <test|start|service|check|exec> [args...]'
+const usage = 'usage: node scripts/run.mjs <test|start|service|check|chaos|exec> [args...]'
 
 /** Each command: whether it needs NATS/MongoDB provisioned, and the steps it runs in order. */
 const commands = {
@@ -34,6 +34,8 @@ const commands = {
     ],
   },
   start: { servers: { allowContainers: false }, steps: (args) => [['node', 'scripts/start-stack.ts', ...args]] },
+  // Kills and restarts its own NATS and database processes, so it needs the binaries, never containers.
+  chaos: { servers: { allowContainers: false }, steps: (args) => [['node', 'scripts/chaos/chaos.ts', ...args]] },
   service: { servers: null, steps: (args) => [['node', 'scripts/run-service.ts', ...args]] },
   exec: { servers: null, steps: (args) => [args] },
 }

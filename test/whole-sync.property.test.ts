@@ -7,6 +7,7 @@
 import { CALSYNC_METADATA, consumerDefinitions, type ReviewRequest } from '@calsync/contracts'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { SeenAppointment } from '../scripts/chaos/chaos-figures.ts'
 import { consumersIdle, eventually } from './support/infra.ts'
 import { type Stack, startStack } from './support/stack.ts'
 import { readStream } from './support/streams.ts'
@@ -188,16 +189,7 @@ describe('the whole sync under randomized schedules', () => {
               'GET',
               `/v1/appointments?from=${from}T00:00:00Z&to=${from}T23:59:59Z&limit=200`,
             )
-          ).json().items as Array<{
-            id: string
-            resource: string
-            start: string
-            end: string
-            status: string
-            origin: string
-            calcomBookingUid: string | null
-            sync: { status: string }
-          }>
+          ).json().items as SeenAppointment[]
           const bookings = outcome.onDay()
           const active = bookings.filter((booking) => booking.status === 'accepted')
           const reviews = (await readStream<ReviewRequest>(s.appointments.jsm, s.names.streams.review)).map(

@@ -11,5 +11,10 @@ export {
 } from './containers.ts'
 export { type LocalServerOptions, type RunningServer, startFerretDb, startNatsServer } from './local-servers.ts'
 export { findFreePort, type ManagedProcess, type SpawnOptions, spawnTethered, waitFor } from './processes.ts'
-export { type RestartableServer, startRestartableFerretDb, startRestartableMongoContainer } from './restartable.ts'
+export {
+  type RestartableServer,
+  startRestartableFerretDb,
+  startRestartableMongoContainer,
+  startRestartableNatsServer,
+} from './restartable.ts'
 export { startTestInfra, type TestInfra } from './test-infra.ts'

@@ -19,25 +19,51 @@ export interface LocalServerOptions {
 
 /** nats-server with JetStream, its store under `dataDir`. */
 export async function startNatsServer(options: LocalServerOptions): Promise<RunningServer> {
+  const binary = natsServerBinary()
+  const port = options.port ?? (await findFreePort())
+  const managed = await spawnNatsServer(binary, port, natsStoreDir(options.dataDir), options.output ?? 'ignore')
+  return { url: `nats://127.0.0.1:${port}`, version: binaryVersion(binary), process: managed }
+}
+
+export function natsServerBinary(): string {
   const binary = findBinary('nats-server')
   if (!binary) throw new Error('nats-server not found: run `npm test` or `npm start` to build it, or set NATS_URL')
-  const port = options.port ?? (await findFreePort())
-  const monitorPort = await findFreePort()
-  const storeDir = join(options.dataDir, 'nats')
+  return binary
+}
+
+/** Where nats-server keeps JetStream's files under a data dir (created if missing). */
+export function natsStoreDir(dataDir: string): string {
+  const storeDir = join(dataDir, 'nats')
   mkdirSync(storeDir, { recursive: true })
+  return storeDir
+}
+
+/** Starts nats-server with JetStream on `port` over `storeDir`; resolves once JetStream is up. */
+export async function spawnNatsServer(
+  binary: string,
+  port: number,
+  storeDir: string,
+  output: 'inherit' | 'ignore',
+): Promise<ManagedProcess> {
+  const monitorPort = await findFreePort()
   const managed = spawnTethered(
     'nats-server',
     binary,
     ['-js', '-sd', storeDir, '-a', '127.0.0.1', '-p', String(port), '-m', String(monitorPort), '-n', 'calsync-local'],
-    { output: options.output ?? 'ignore' },
+    { output },
   )
-  await waitFor(
-    'nats-server',
-    async () => (await fetch(`http://127.0.0.1:${monitorPort}/healthz?js-enabled-only=true`)).ok,
-    20_000,
-    managed.child,
-  )
-  return { url: `nats://127.0.0.1:${port}`, version: binaryVersion(binary), process: managed }
+  try {
+    await waitFor(
+      'nats-server',
+      async () => (await fetch(`http://127.0.0.1:${monitorPort}/healthz?js-enabled-only=true`)).ok,
+      20_000,
+      managed.child,
+    )
+  } catch (error) {
+    await managed.stop()
+    throw error
+  }
+  return managed
 }
 
 /** FerretDB (MongoDB wire protocol over SQLite), its files under `dataDir`. */

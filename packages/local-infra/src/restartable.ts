@@ -1,7 +1,15 @@
 import { GenericContainer, getContainerRuntimeClient, type StartedTestContainer, Wait } from 'testcontainers'
 import { binaryVersion } from './binaries.ts'
 import { MONGO_IMAGE } from './containers.ts'
-import { canConnect, ferretDbBinary, ferretDbDir, spawnFerretDb } from './local-servers.ts'
+import {
+  canConnect,
+  ferretDbBinary,
+  ferretDbDir,
+  natsServerBinary,
+  natsStoreDir,
+  spawnFerretDb,
+  spawnNatsServer,
+} from './local-servers.ts'
 import { findFreePort, type ManagedProcess, waitFor } from './processes.ts'
 
 /**
@@ -29,12 +37,44 @@ export async function startRestartableFerretDb(options: {
   const binary = ferretDbBinary()
   const port = options.port ?? (await findFreePort())
   const sqliteDir = ferretDbDir(options.dataDir)
-  const output = options.output ?? 'ignore'
-  let current: ManagedProcess | undefined = await spawnFerretDb(binary, port, sqliteDir, output)
-
-  return {
+  return restartableProcess({
+    name: 'FerretDB',
     url: `mongodb://127.0.0.1:${port}/`,
     version: binaryVersion(binary),
+    port,
+    spawn: () => spawnFerretDb(binary, port, sqliteDir, options.output ?? 'ignore'),
+  })
+}
+
+/** nats-server with JetStream over files under `dataDir`: streams, consumers and KV survive a restart. */
+export async function startRestartableNatsServer(options: {
+  dataDir: string
+  port?: number
+  output?: 'inherit' | 'ignore'
+}): Promise<RestartableServer> {
+  const binary = natsServerBinary()
+  const port = options.port ?? (await findFreePort())
+  const storeDir = natsStoreDir(options.dataDir)
+  return restartableProcess({
+    name: 'nats-server',
+    url: `nats://127.0.0.1:${port}`,
+    version: binaryVersion(binary),
+    port,
+    spawn: () => spawnNatsServer(binary, port, storeDir, options.output ?? 'ignore'),
+  })
+}
+
+async function restartableProcess(server: {
+  name: string
+  url: string
+  version: string
+  port: number
+  spawn: () => Promise<ManagedProcess>
+}): Promise<RestartableServer> {
+  let current: ManagedProcess | undefined = await server.spawn()
+  return {
+    url: server.url,
+    version: server.version,
     isRunning: () => current !== undefined,
     async stop() {
       await current?.kill()
@@ -42,10 +82,11 @@ export async function startRestartableFerretDb(options: {
     },
     async start() {
       if (current) return
-      // A port someone else took while we were down would make FerretDB exit with a bind error;
-      // saying so here names the cause.
-      await waitFor(`port ${port} to be free for FerretDB's restart`, async () => !(await canConnect(port)), 10_000)
-      current = await spawnFerretDb(binary, port, sqliteDir, output)
+      // A port someone else took while we were down would make the server exit with a bind
+      // error; saying so here names the cause.
+      const free = async () => !(await canConnect(server.port))
+      await waitFor(`port ${server.port} to be free for ${server.name}'s restart`, free, 10_000)
+      current = await server.spawn()
     },
     async dispose() {
       await current?.stop()

@@ -4,6 +4,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstanc
 import type { Logger } from 'pino'
 import { AppError } from './errors.ts'
 import { PROMETHEUS_CONTENT_TYPE, type ServiceMetrics } from './metrics.ts'
+import { isDatabaseUnavailable } from './mongo.ts'
 
 export type ReadinessChecks = () => Promise<Record<string, boolean>>
 
@@ -70,9 +71,16 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
 
   app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
     const { statusCode, body } = toErrorResponse(error)
-    const retryAfter = error instanceof AppError ? error.retryAfterSeconds : undefined
-    if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter))
-    else if (statusCode >= 500) {
+    const retryAfter =
+      error instanceof AppError
+        ? error.retryAfterSeconds
+        : isDatabaseUnavailable(error)
+          ? DATABASE_RETRY_AFTER_SECONDS
+          : undefined
+    if (retryAfter !== undefined) {
+      reply.header('retry-after', String(retryAfter))
+      if (!(error instanceof AppError)) request.log.warn({ err: error }, 'database unavailable; answered 503')
+    } else if (statusCode >= 500) {
       request.log.error({ err: error }, 'request failed')
       request.span?.recordException(error)
     }
@@ -97,6 +105,9 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
   )
   return app
 }
+
+/** How soon a client may retry when the database was unreachable (a restart, a busy SQLite). */
+const DATABASE_RETRY_AFTER_SECONDS = 2
 
 const FASTIFY_CODES: Record<string, { statusCode: number; error: ErrorBody['error'] }> = {
   FST_ERR_CTP_BODY_TOO_LARGE: { statusCode: 413, error: ERROR_CODES.payloadTooLarge },
@@ -124,6 +135,12 @@ export function toErrorResponse(error: FastifyError | AppError | Error): { statu
   if (known) return { statusCode: known.statusCode, body: { error: known.error, message: fastifyError.message } }
   if (error instanceof SyntaxError && fastifyError.statusCode === 400) {
     return { statusCode: 400, body: { error: ERROR_CODES.badRequest, message: 'body is not valid JSON' } }
+  }
+  if (isDatabaseUnavailable(error)) {
+    return {
+      statusCode: 503,
+      body: { error: ERROR_CODES.unavailable, message: 'the database is unavailable; retry shortly' },
+    }
   }
   const statusCode = fastifyError.statusCode && fastifyError.statusCode < 500 ? fastifyError.statusCode : 500
   if (statusCode < 500) return { statusCode, body: { error: ERROR_CODES.badRequest, message: fastifyError.message } }

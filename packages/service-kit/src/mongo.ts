@@ -1,4 +1,14 @@
-import { type Collection, type Document, MongoClient, MongoServerError, type OptionalUnlessRequiredId } from 'mongodb'
+import {
+  type Collection,
+  type Document,
+  MongoClient,
+  MongoNetworkError,
+  MongoNotConnectedError,
+  MongoServerError,
+  MongoServerSelectionError,
+  MongoTopologyClosedError,
+  type OptionalUnlessRequiredId,
+} from 'mongodb'
 import { DuplicateKeyError } from './errors.ts'
 
 /** One client per process; the driver pools connections and reconnects by itself. */
@@ -6,6 +16,22 @@ export async function connectMongo(url: string, appName: string): Promise<MongoC
   const client = new MongoClient(url, { appName, serverSelectionTimeoutMS: 10_000 })
   await client.connect()
   return client
+}
+
+/**
+ * The database cannot be reached right now (down, restarting, or FerretDB's SQLite busy): a
+ * passing condition to answer with 503 and Retry-After, not an internal error.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  if (
+    error instanceof MongoNetworkError ||
+    error instanceof MongoServerSelectionError ||
+    error instanceof MongoNotConnectedError ||
+    error instanceof MongoTopologyClosedError
+  ) {
+    return true
+  }
+  return error instanceof MongoServerError && /SQLITE_BUSY|database is locked/.test(error.message)
 }
 
 export function isDuplicateKeyError(error: unknown): boolean {

@@ -5,6 +5,7 @@ import type { BaseConfig } from './config.ts'
 import { createLogger, type Logger } from './logger.ts'
 import type { ServiceMetrics } from './metrics.ts'
 import { connectMongo, pingMongo } from './mongo.ts'
+import { watchMongo } from './mongo-watchdog.ts'
 import { connectNats } from './nats.ts'
 import type { ShutdownStep } from './shutdown.ts'
 import { startTelemetry, type Telemetry } from './telemetry.ts'
@@ -56,6 +57,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   }
   const tenants = await openTenantRegistry({ nc, names: config.names, logger })
   const mongo = options.useMongo ? await connectMongo(config.mongoUrl, config.serviceName) : undefined
+  const watchdog = mongo ? watchMongo({ client: mongo, url: config.mongoUrl, logger }) : undefined
   return {
     config,
     logger,
@@ -75,7 +77,17 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     closeSteps: () => [
       { name: 'tenant registry', run: () => tenants.stop() },
       { name: 'nats drain', run: () => nc.drain() },
-      ...(mongo ? [{ name: 'database', run: () => mongo.close() }] : []),
+      ...(mongo
+        ? [
+            {
+              name: 'database',
+              run: async () => {
+                watchdog?.stop()
+                await mongo.close()
+              },
+            },
+          ]
+        : []),
       { name: 'telemetry flush', run: () => telemetry.shutdown() },
     ],
   }

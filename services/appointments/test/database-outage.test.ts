@@ -7,7 +7,7 @@ import { consumerDefinitions } from '@calsync/contracts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { eventually } from '../../../test/support/infra.ts'
 import { scrapeApp } from '../../../test/support/prometheus.ts'
-import { futureSlot } from '../../../test/support/tenants.ts'
+import { futureSlot, TEST_SECRETS } from '../../../test/support/tenants.ts'
 import { type AppointmentsHarness, startAppointmentsHarness } from './support/harness.ts'
 import { type RestartableDatabase, startRestartableDatabase } from './support/restartable-database.ts'
 import { type AppointmentJson, scenario } from './support/scenario.ts'
@@ -114,6 +114,11 @@ describe('a database outage', () => {
         await sleep(Math.max(0, outageStart + (i * OUTAGE_MS) / waves.length - Date.now()))
         await wave()
       }
+      // The API says "retry shortly" while the database is away; it is no internal error.
+      const during = await harness.api(TEST_SECRETS.ACME_ADMIN_TOKEN, 'GET', '/v1/appointments')
+      expect(during.statusCode, during.body).toBe(503)
+      expect(during.json()).toMatchObject({ error: 'unavailable' })
+      expect(during.headers['retry-after']).toBe('2')
       await sleep(Math.max(0, outageStart + OUTAGE_MS - Date.now()))
       // Retried during the outage, not merely queued: each consumer has messages delivered again.
       for (const durable of durables) {

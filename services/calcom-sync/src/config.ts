@@ -12,7 +12,19 @@ export interface Config extends BaseConfig {
   ackWaitMs: number
   /** An appointment's lease: renewed while a sync runs; a dead holder's frees after it. */
   leaseTtlMs: number
+  /**
+   * Test-only fault injection: `exit-<point>` SIGKILLs the process the first time a sync reaches
+   * that point (sync-worker.ts SyncFaultPoint), so tests can kill it exactly there.
+   */
+  faultInjection: (typeof FAULT_INJECTIONS)[number]
 }
+
+const FAULT_INJECTIONS = [
+  'none',
+  'exit-during-lease',
+  'exit-after-calcom-answer',
+  'exit-before-result-publish',
+] as const
 
 export function loadConfig(env: Record<string, string | undefined>): Config {
   const read = createEnvReader(env)
@@ -42,5 +54,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     concurrency: positive('CALSYNC_SYNC_CONCURRENCY', 8),
     ackWaitMs,
     leaseTtlMs,
+    faultInjection: read.oneOf('CALSYNC_FAULT_INJECTION', FAULT_INJECTIONS, 'none'),
   }
 }

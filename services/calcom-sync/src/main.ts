@@ -28,6 +28,13 @@ runMain('calcom-sync', async () => {
     tenantCallsPerMinute: config.tenantCallsPerMinute,
     concurrency: config.concurrency,
     leaseTtlMs: config.leaseTtlMs,
+    ...(config.faultInjection === 'none'
+      ? {}
+      : {
+          faultPoint: (point: string) => {
+            if (`exit-${point}` === config.faultInjection) process.kill(process.pid, 'SIGKILL')
+          },
+        }),
   })
   const app = buildApp({
     logger: runtime.logger,

@@ -14,7 +14,7 @@ import { createSyncMetrics } from './metrics.ts'
 import { createBookingReconciler } from './sync/booking-reconciler.ts'
 import { createSyncReporter } from './sync/sync-reporter.ts'
 import { createSyncStore } from './sync/sync-store.ts'
-import { createSyncCounters, startSyncWorker } from './sync/sync-worker.ts'
+import { createSyncCounters, type SyncWorkerDeps, startSyncWorker } from './sync/sync-worker.ts'
 
 export interface ComponentDeps {
   db: Db
@@ -35,6 +35,8 @@ export interface ComponentDeps {
   leaseTtlMs?: number
   /** The budget's window; tests shorten it. */
   budgetWindowMs?: number
+  /** Test-only fault injection (CALSYNC_FAULT_INJECTION). */
+  faultPoint?: SyncWorkerDeps['faultPoint']
 }
 
 /** Long enough that a stalled database does not lose a live lease; short enough that a dead holder frees it soon. */
@@ -76,6 +78,7 @@ export async function startComponents(deps: ComponentDeps) {
     backoffMs: deps.backoffMs,
     concurrency: deps.concurrency,
     leaseTtlMs: deps.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS,
+    ...(deps.faultPoint ? { faultPoint: deps.faultPoint } : {}),
     signal: lifetime.signal,
     onInvalid: createPoisonReporter({ js: deps.js, names: deps.names }),
     counters,

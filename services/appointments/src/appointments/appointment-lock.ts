@@ -14,6 +14,9 @@ export class AppointmentBusyError extends AppError {
   }
 }
 
+/** Below the API's 10 s wait for a lock, with room for the taker's polling. */
+const DEFAULT_LEASE_MS = 8000
+
 export interface HeldLock {
   appointmentId: string
   /** False once the lease has run so long that another process may take it over. */
@@ -30,9 +33,13 @@ export interface LockOptions {
  * index (atomic on MongoDB and FerretDB), held as a lease so a crashed holder's lock expires.
  * Whoever takes the lock first finishes or undoes the change a crashed holder left (see
  * ChangeWriter.recover), so every change starts from a settled appointment.
+ *
+ * The lease is short and renewed while its holder works: a killed process frees its appointments
+ * within one lease (shorter than a request's wait for the lock, so nobody is answered 503 for a
+ * dead peer), while a slow live one keeps them.
  */
 export function createAppointmentLocks(store: AppointmentsStore, options: { ttlMs?: number; clock?: () => Date } = {}) {
-  const ttlMs = options.ttlMs ?? 30_000
+  const ttlMs = options.ttlMs ?? DEFAULT_LEASE_MS
   const clock = options.clock ?? (() => new Date())
   const owner = randomBytes(6).toString('hex')
   let sequence = 0
@@ -58,6 +65,37 @@ export function createAppointmentLocks(store: AppointmentsStore, options: { ttlM
     return false
   }
 
+  /**
+   * Pushes the lease's end out every fifth of it. Fresh means renewed within half a lease: the
+   * lease then still has half of it to run, so no taker can have it yet; a holder that cannot
+   * renew (database trouble, a takeover) stops being fresh and must not commit.
+   */
+  function renewWhileHeld(appointmentId: string, token: string) {
+    let renewedAt = clock().getTime()
+    let lost = false
+    let renewing = false
+    const timer = setInterval(async () => {
+      if (renewing || lost) return
+      renewing = true
+      const now = clock()
+      try {
+        const expiresAt = new Date(now.getTime() + ttlMs).toISOString()
+        const result = await store.locks.updateOne({ _id: appointmentId, owner: token }, { $set: { expiresAt } })
+        if (result.matchedCount === 1) renewedAt = now.getTime()
+        else lost = true
+      } catch {
+        // Not renewed: the lease runs on towards its end, and isFresh turns false before it.
+      } finally {
+        renewing = false
+      }
+    }, ttlMs / 5)
+    timer.unref()
+    return {
+      isFresh: () => !lost && clock().getTime() - renewedAt < ttlMs / 2,
+      stop: () => clearInterval(timer),
+    }
+  }
+
   return {
     ttlMs,
 
@@ -72,10 +110,11 @@ export function createAppointmentLocks(store: AppointmentsStore, options: { ttlM
         if (clock().getTime() >= deadline) throw new AppointmentBusyError(appointmentId)
         await new Promise((resolve) => setTimeout(resolve, Math.min(5 * 2 ** attempt, 100) * (0.5 + Math.random())))
       }
-      const acquiredAt = clock().getTime()
+      const renewal = renewWhileHeld(appointmentId, token)
       try {
-        return await run({ appointmentId, isFresh: () => clock().getTime() - acquiredAt < ttlMs / 2 })
+        return await run({ appointmentId, isFresh: renewal.isFresh })
       } finally {
+        renewal.stop()
         // Only our own lease: after a takeover the lock is someone else's.
         await store.locks.deleteOne({ _id: appointmentId, owner: token }).catch(() => undefined)
       }

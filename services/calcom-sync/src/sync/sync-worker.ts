@@ -41,8 +41,13 @@ export interface SyncWorkerDeps {
   metrics: SyncMetrics
   /** Aborted when the service stops: waits for a lease end then. */
   signal?: AbortSignal
+  /** Test-only fault injection: called at the points where a crash matters most (main.ts can SIGKILL there). */
+  faultPoint?: (point: SyncFaultPoint) => void
   clock?: () => Date
 }
+
+/** Where a worker dying leaves the most half-done: holding the lease, Cal.com changed, result unsent. */
+export type SyncFaultPoint = 'during-lease' | 'after-calcom-answer' | 'before-result-publish'
 
 export interface SyncCounters {
   skippedCalcomOrigin: number
@@ -101,6 +106,7 @@ export async function startSyncWorker(deps: SyncWorkerDeps): Promise<RunningCons
       signal: stopping.signal,
     })
     try {
+      deps.faultPoint?.('during-lease')
       let mapping = await store.mapping(event.tenantId, event.appointmentId)
       const disposition = dispositionOf(mapping, event)
       const context = { appointmentId: event.appointmentId, version: event.version, eventId: event.eventId }
@@ -152,6 +158,7 @@ export async function startSyncWorker(deps: SyncWorkerDeps): Promise<RunningCons
           retry: failures > 0,
           lease,
         })
+        deps.faultPoint?.('after-calcom-answer')
         const result = reporter.success(event, attempt, outcome)
         lease.check()
         await store.saveMapping({
@@ -162,6 +169,7 @@ export async function startSyncWorker(deps: SyncWorkerDeps): Promise<RunningCons
           inFlight: null,
           lastResult: result,
         })
+        deps.faultPoint?.('before-result-publish')
         await reporter.publish(result.body, result.msgId)
         counters.succeeded++
         metrics.attempt('succeeded')
