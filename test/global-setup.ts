@@ -2,6 +2,7 @@ import { readdirSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { startTestInfra } from '@calsync/local-infra'
 import type { TestProject } from 'vitest/node'
+import { testInstances } from './support/instances.ts'
 import { LOG_DIR } from './support/logs.ts'
 import { TEST_SECRETS } from './support/tenants.ts'
 
@@ -34,6 +35,12 @@ function assertNoSecretsLogged(): void {
 
 /** One NATS and one database for the whole run; tests isolate by namespace and database name. */
 export default async function setup(project: TestProject) {
+  // A wrong CALSYNC_TEST_INSTANCES fails the run here, before any server starts.
+  const instances = project.vitest.projects.map(
+    (each) =>
+      `${each.name} ${testInstances(each.config.env?.CALSYNC_TEST_INSTANCES ?? process.env.CALSYNC_TEST_INSTANCES)}`,
+  )
+  process.stdout.write(`[test infra] instances of each service, by project: ${instances.join(', ')}\n`)
   rmSync(LOG_DIR, { recursive: true, force: true })
   const infra = await startTestInfra()
   for (const line of infra.description) process.stdout.write(`[test infra] ${line}\n`)

@@ -4,26 +4,33 @@ import { type AppointmentsHarness, startAppointmentsHarness } from '../services/
 import { buildApp as buildGateway } from '../services/webhook-gateway/src/app.ts'
 import { bookingWebhook, signCalcom } from './support/calcom-webhooks.ts'
 import { eventually } from './support/infra.ts'
+import { roundRobin } from './support/instances.ts'
 import { fileLogger } from './support/logs.ts'
 import { futureSlot, TEST_SECRETS } from './support/tenants.ts'
 
 describe('Cal.com → gateway → JetStream → appointments', () => {
   let h: AppointmentsHarness
-  let gateway: ReturnType<typeof buildGateway>
+  let gateways: ReturnType<typeof buildGateway>[] = []
+  let gateway: () => ReturnType<typeof buildGateway>
   beforeAll(async () => {
     h = await startAppointmentsHarness()
-    gateway = buildGateway({
-      logger: fileLogger('webhook-gateway'),
-      readiness: async () => ({ ok: true }),
-      tenants: h.tenants,
-      js: h.js,
-      names: h.names,
-      metrics: createServiceMetrics({ serviceName: 'webhook-gateway' }),
-      config: { replayWindowMs: 15 * 60_000, rateLimitPerMinute: 600 },
-    })
+    // A gateway per appointments instance (on its connection): with two, the same delivery
+    // again reaches the other gateway, which must still see it as a duplicate.
+    gateways = h.instances.map((instance) =>
+      buildGateway({
+        logger: fileLogger('webhook-gateway'),
+        readiness: async () => ({ ok: true }),
+        tenants: instance.tenants,
+        js: instance.js,
+        names: h.names,
+        metrics: createServiceMetrics({ serviceName: 'webhook-gateway' }),
+        config: { replayWindowMs: 15 * 60_000, rateLimitPerMinute: 600 },
+      }),
+    )
+    gateway = roundRobin(gateways)
   })
   afterAll(async () => {
-    await gateway.close()
+    for (const each of gateways) await each.close()
     await h.close()
   })
 
@@ -32,7 +39,7 @@ describe('Cal.com → gateway → JetStream → appointments', () => {
       bookingWebhook('BOOKING_CREATED', { uid: 'flow-1', eventTypeId: 1001, start: futureSlot(0, 10) }),
     )
     const deliver = () =>
-      gateway.inject({
+      gateway().inject({
         method: 'POST',
         url: '/webhooks/calcom/acme-dental',
         headers: {

@@ -1,16 +1,26 @@
 import { createCalcomSandbox, sandboxTenantsFrom } from '@calsync/calcom-sandbox'
-import { consumerDefinitions } from '@calsync/contracts'
-import { createServiceMetrics, ensureConsumer } from '@calsync/service-kit'
+import { consumerDefinitions, type Names } from '@calsync/contracts'
+import {
+  createServiceMetrics,
+  ensureConsumer,
+  type Logger,
+  openTenantRegistry,
+  type TenantRegistry,
+} from '@calsync/service-kit'
+import { jetstream } from '@nats-io/jetstream'
 import type { MongoClient } from 'mongodb'
 import { type AppointmentsHarness, startAppointmentsHarness } from '../../services/appointments/test/support/harness.ts'
 import { buildApp as buildSyncApp } from '../../services/calcom-sync/src/app.ts'
 import {
   type Components as SyncComponents,
+  type ComponentDeps as SyncDeps,
   startComponents as startSync,
 } from '../../services/calcom-sync/src/wiring.ts'
 import { buildApp as buildGateway } from '../../services/webhook-gateway/src/app.ts'
-import { connectTestMongo, uniqueDbName } from './infra.ts'
+import { connectTestMongo, connectTestNats, quietLogger, uniqueDbName } from './infra.ts'
+import { testInstances } from './instances.ts'
 import { fileLogger } from './logs.ts'
+import { type RoundRobinForwarder, startRoundRobinForwarder } from './round-robin-forwarder.ts'
 
 export interface StackOptions {
   backoffMs?: number[]
@@ -19,30 +29,68 @@ export interface StackOptions {
   startSync?: boolean
 }
 
+/** What a further process of a service opens of its own: a NATS connection, a tenant view, a database client. */
+async function connectProcess(names: Names) {
+  const nc = await connectTestNats()
+  const tenants: TenantRegistry = await openTenantRegistry({ nc, names, logger: quietLogger() })
+  const mongo: MongoClient = await connectTestMongo()
+  return {
+    js: jetstream(nc),
+    tenants,
+    mongo,
+    async close() {
+      await tenants.stop()
+      await mongo.close()
+      await nc.drain()
+    },
+  }
+}
+
+/** The log of one instance: the first writes as before, the others say which they are. */
+const instanceLogger = (name: string, instance: number): Logger =>
+  instance === 0 ? fileLogger(name) : fileLogger(name).child({ instance: instance + 1 })
+
 /**
  * The whole of calsync in one process against the suite's NATS and database, with the Cal.com
  * sandbox in front: appointments, the gateway on a real port (the sandbox's webhooks reach it
- * over HTTP, as echoes do), and calcom-sync calling the sandbox.
+ * over HTTP, as echoes do), and calcom-sync calling the sandbox. With `CALSYNC_TEST_INSTANCES=2`
+ * every service runs twice, each instance on connections of its own as a process would be, and
+ * the sandbox's webhooks (and `gatewayUrl`) reach the gateways through a round-robin forwarder.
  */
 export async function startStack(options: StackOptions = {}) {
+  const count = testInstances()
   const appointments: AppointmentsHarness = await startAppointmentsHarness()
   const { names, js, jsm, tenants } = appointments
-  // One registry per service, as each process has its own.
-  const metrics = {
-    gateway: createServiceMetrics({ serviceName: 'webhook-gateway' }),
-    sync: createServiceMetrics({ serviceName: 'calcom-sync' }),
+  // The first gateway and calcom-sync share appointments' connection, as with one instance before.
+  const processes = await Promise.all(Array.from({ length: 2 * (count - 1) }, () => connectProcess(names)))
+  const [gatewayProcesses, syncProcesses] = [processes.slice(0, count - 1), processes.slice(count - 1)]
+  // One registry per service instance, as each process has its own.
+  const registries = {
+    gateway: Array.from({ length: count }, () => createServiceMetrics({ serviceName: 'webhook-gateway' })),
+    sync: Array.from({ length: count }, () => createServiceMetrics({ serviceName: 'calcom-sync' })),
   }
-  const gateway = buildGateway({
-    logger: fileLogger('webhook-gateway'),
-    readiness: async () => ({ ok: true }),
-    tenants,
-    js,
-    names,
-    metrics: metrics.gateway,
-    config: { replayWindowMs: 15 * 60_000, rateLimitPerMinute: 6000 },
-  })
-  await gateway.listen({ host: '127.0.0.1', port: 0 })
-  const gatewayUrl = `http://127.0.0.1:${(gateway.server.address() as { port: number }).port}`
+  const metrics = { gateway: registries.gateway[0] as Metrics, sync: registries.sync[0] as Metrics }
+  const gateways: ReturnType<typeof buildGateway>[] = []
+  for (let instance = 0; instance < count; instance++) {
+    const own = gatewayProcesses[instance - 1]
+    const gateway = buildGateway({
+      logger: instanceLogger('webhook-gateway', instance),
+      readiness: async () => ({ ok: true }),
+      tenants: own?.tenants ?? tenants,
+      js: own?.js ?? js,
+      names,
+      metrics: registries.gateway[instance] as Metrics,
+      config: { replayWindowMs: 15 * 60_000, rateLimitPerMinute: 6000 },
+    })
+    await gateway.listen({ host: '127.0.0.1', port: 0 })
+    gateways.push(gateway)
+  }
+  const gatewayUrls = gateways.map(
+    (gateway) => `http://127.0.0.1:${(gateway.server.address() as { port: number }).port}`,
+  )
+  // Cal.com has one webhook URL per tenant: with several gateways it is the load balancer's.
+  const forwarder: RoundRobinForwarder | undefined = count > 1 ? await startRoundRobinForwarder(gatewayUrls) : undefined
+  const gatewayUrl = forwarder?.url ?? (gatewayUrls[0] as string)
   const sandbox = createCalcomSandbox({
     tenants: sandboxTenantsFrom(tenants.all(), `${gatewayUrl}/webhooks/calcom/{tenantId}`),
     rateLimitPerMinute: options.sandboxRateLimit ?? 1000,
@@ -70,8 +118,25 @@ export async function startStack(options: StackOptions = {}) {
     concurrency: 4,
     // A worker killed by a test frees its appointments this soon.
     leaseTtlMs: 3000,
+  } satisfies SyncDeps
+  // Every instance the same options but its own connections, registry and log.
+  const allSyncOptions: SyncDeps[] = [
+    syncOptions,
+    ...syncProcesses.map((own, index) => ({
+      ...syncOptions,
+      db: own.mongo.db(syncDb.databaseName),
+      js: own.js,
+      tenants: own.tenants,
+      logger: instanceLogger('calcom-sync', index + 1),
+      meter: (registries.sync[index + 1] as Metrics).meter,
+    })),
+  ]
+  const startSyncs = async () => {
+    const started: SyncComponents[] = []
+    for (const deps of allSyncOptions) started.push(await startSync(deps))
+    return started
   }
-  let sync: SyncComponents | undefined = options.startSync === false ? undefined : await startSync(syncOptions)
+  let syncs: SyncComponents[] = options.startSync === false ? [] : await startSyncs()
   // calcom-sync's HTTP port (health and /metrics), driven through inject().
   const syncApp = buildSyncApp({
     logger: syncOptions.logger,
@@ -84,33 +149,45 @@ export async function startStack(options: StackOptions = {}) {
     names,
     sandbox,
     sandboxUrl,
+    /** Where Cal.com's webhooks go: the gateway, or the forwarder in front of the gateways. */
     gatewayUrl,
+    gatewayUrls,
+    forwarder,
     syncDb,
     syncOptions,
     metrics,
     syncApp,
-    get sync() {
-      return sync
+    /** The first calcom-sync instance, while they run. */
+    get sync(): SyncComponents | undefined {
+      return syncs[0]
+    },
+    /** Every calcom-sync instance, while they run. */
+    get syncs(): readonly SyncComponents[] {
+      return syncs
     },
     async startSync() {
-      sync ??= await startSync(syncOptions)
-      return sync
+      if (syncs.length === 0) syncs = await startSyncs()
+      return syncs[0] as SyncComponents
     },
     async stopSync() {
-      await sync?.stop()
-      sync = undefined
+      for (const sync of syncs) await sync.stop()
+      syncs = []
     },
     async close() {
-      await sync?.stop()
+      for (const sync of syncs) await sync.stop()
       await syncApp.close()
       await sandbox.app.close()
-      await gateway.close()
+      await forwarder?.close()
+      for (const gateway of gateways) await gateway.close()
       await appointments.close()
-      await Promise.all([metrics.gateway.shutdown(), metrics.sync.shutdown()])
+      await Promise.all([...registries.gateway, ...registries.sync].map((registry) => registry.shutdown()))
       await syncDb.dropDatabase().catch(() => undefined)
       await mongo.close()
+      for (const own of processes) await own.close()
     },
   }
 }
+
+type Metrics = ReturnType<typeof createServiceMetrics>
 
 export type Stack = Awaited<ReturnType<typeof startStack>>

@@ -128,8 +128,9 @@ describe('calsync → Cal.com (sandbox)', () => {
       const items = await settled()
       return items.find((item) => item.origin === 'calcom')
     })
+    // Whichever calcom-sync instance got the event skipped it.
     await eventually('calcom-sync to skip it', async () =>
-      (stack.sync?.counters.skippedCalcomOrigin ?? 0) > 0 ? true : undefined,
+      stack.syncs.some((sync) => sync.counters.skippedCalcomOrigin > 0) ? true : undefined,
     )
     expect(stack.sandbox.requests()).toHaveLength(0)
     expect((await syncStatus(appointment.id)).status).toBe('synced')

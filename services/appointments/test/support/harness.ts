@@ -15,6 +15,7 @@ import {
   createServiceMetrics,
   ensureConsumer,
   ensureStream,
+  openTenantRegistry,
   publishMessage,
   type TenantRegistry,
 } from '@calsync/service-kit'
@@ -26,44 +27,51 @@ import {
   connectTestMongo,
   connectTestNats,
   consumersIdle,
+  quietLogger,
   uniqueDbName,
   uniqueNames,
 } from '../../../../test/support/infra.ts'
+import { roundRobin, testInstances } from '../../../../test/support/instances.ts'
 import { fileLogger } from '../../../../test/support/logs.ts'
 import { readStream } from '../../../../test/support/streams.ts'
 import { openTestTenants } from '../../../../test/support/tenants.ts'
 import { buildApp } from '../../src/app.ts'
 import { type ComponentDeps, type Components, startComponents } from '../../src/wiring.ts'
 
+type HarnessOptions = {
+  names?: Names
+  mongoUrl?: string
+  components?: Partial<Omit<ComponentDeps, 'db' | 'nc' | 'js' | 'names' | 'tenants'>>
+}
+
 /**
- * The appointments service wired exactly as main.ts wires it, against the suite's NATS and
- * database; `mongoUrl` points it at another database (one a test takes down, say), connected
- * with the service's own client settings.
+ * One appointments process: its own NATS connection, database client, tenant view, metrics
+ * registry, components and HTTP app, on the shared database name and NATS names.
  */
-export async function startAppointmentsHarness(
-  options: {
-    names?: Names
-    mongoUrl?: string
-    components?: Partial<Omit<ComponentDeps, 'db' | 'nc' | 'js' | 'names' | 'tenants'>>
-  } = {},
-) {
-  const names = options.names ?? uniqueNames()
+async function startInstance(options: HarnessOptions & { names: Names; dbName: string; instance: number }) {
+  const { names } = options
   const nc: NatsConnection = await connectTestNats()
   const mongo: MongoClient = options.mongoUrl
     ? await connectMongo(options.mongoUrl, 'appointments')
     : await connectTestMongo()
-  const dbName = uniqueDbName('appointments')
-  const db = mongo.db(dbName)
+  const db = mongo.db(options.dbName)
   const jsm = await jetstreamManager(nc)
   const js = jetstream(nc)
-  const streams = streamDefinitions(names)
+  // Every process ensures the topology at start, as main.ts does.
+  for (const stream of Object.values(streamDefinitions(names))) await ensureStream(jsm, stream)
   const consumers = consumerDefinitions(names)
-  for (const stream of Object.values(streams)) await ensureStream(jsm, stream)
   await ensureConsumer(jsm, consumers.appointmentsWebhooks)
   await ensureConsumer(jsm, consumers.appointmentsSyncResults)
-  const tenants: TenantRegistry = await openTestTenants(nc, names)
-  const logger = fileLogger('appointments')
-  // Its own registry, so this app's /metrics shows only what this service counted.
+  // The first process writes the test tenants; the others only read the registry, as deployed ones do.
+  const tenants: TenantRegistry =
+    options.instance === 0
+      ? await openTestTenants(nc, names)
+      : await openTenantRegistry({ nc, names, logger: quietLogger() })
+  const logger =
+    options.instance === 0
+      ? fileLogger('appointments')
+      : fileLogger('appointments').child({ instance: options.instance + 1 })
+  // Its own registry, so this app's /metrics shows only what this instance counted.
   const metrics = createServiceMetrics({ serviceName: 'appointments', logger })
   const components: Components = await startComponents({
     db,
@@ -85,6 +93,59 @@ export async function startAppointmentsHarness(
     idempotency: components.idempotency,
     authenticate: components.authenticate,
   })
+  return {
+    nc,
+    js,
+    jsm,
+    db,
+    app,
+    components,
+    tenants,
+    metrics,
+    /** Stops serving and consuming; the connections stay open for the harness's clean-up. */
+    async stop() {
+      await app.close()
+      await components.stop()
+      await metrics.shutdown()
+      await tenants.stop()
+    },
+    async disconnect() {
+      await mongo.close()
+      await nc.drain()
+    },
+  }
+}
+
+export type AppointmentsInstance = Awaited<ReturnType<typeof startInstance>>
+
+/**
+ * The appointments service wired exactly as main.ts wires it, against the suite's NATS and
+ * database; `mongoUrl` points it at another database (one a test takes down, say), connected
+ * with the service's own client settings. With `CALSYNC_TEST_INSTANCES=2` two instances run on
+ * the same database and names; the fields of the first stay the harness's own (`instances` has
+ * both), and `api` sends each request to the next instance in turn.
+ */
+export async function startAppointmentsHarness(options: HarnessOptions = {}) {
+  const names = options.names ?? uniqueNames()
+  const dbName = uniqueDbName('appointments')
+  const count = testInstances()
+  const instances: AppointmentsInstance[] = []
+  try {
+    for (let instance = 0; instance < count; instance++) {
+      instances.push(await startInstance({ ...options, names, dbName, instance }))
+    }
+  } catch (error) {
+    for (const started of instances) {
+      await started.stop().catch(() => undefined)
+      await started.disconnect().catch(() => undefined)
+    }
+    throw error
+  }
+  const [first] = instances as [AppointmentsInstance, ...AppointmentsInstance[]]
+  const { nc, js, jsm, db, app, components, tenants, metrics } = first
+  const streams = streamDefinitions(names)
+  const consumers = consumerDefinitions(names)
+  const nextApp = roundRobin(instances.map((instance) => instance.app))
 
   return {
     names,
@@ -97,6 +158,7 @@ export async function startAppointmentsHarness(
     components,
     tenants,
     metrics,
+    instances,
 
     api(
       token: string | undefined,
@@ -105,7 +167,7 @@ export async function startAppointmentsHarness(
       body?: unknown,
       headers: Record<string, string> = {},
     ) {
-      return app.inject({
+      return nextApp().inject({
         method,
         url,
         headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
@@ -156,13 +218,9 @@ export async function startAppointmentsHarness(
     },
 
     async close() {
-      await app.close()
-      await components.stop()
-      await metrics.shutdown()
-      await tenants.stop()
+      for (const instance of instances) await instance.stop()
       await db.dropDatabase().catch(() => undefined)
-      await mongo.close()
-      await nc.drain()
+      for (const instance of instances) await instance.disconnect()
     },
   }
 }

@@ -6,7 +6,7 @@ import {
   type SyncResult,
   syncResultToken,
 } from '@calsync/contracts'
-import { createServiceMetrics, publishMessage, type TenantRegistry } from '@calsync/service-kit'
+import { createServiceMetrics, openTenantRegistry, publishMessage, type TenantRegistry } from '@calsync/service-kit'
 import { jetstream, jetstreamManager } from '@nats-io/jetstream'
 import type { NatsConnection } from '@nats-io/transport-node'
 import type { FastifyInstance } from 'fastify'
@@ -15,9 +15,11 @@ import {
   connectTestMongo,
   connectTestNats,
   consumersIdle,
+  quietLogger,
   uniqueDbName,
   uniqueNames,
 } from '../../../../test/support/infra.ts'
+import { roundRobin, testInstances } from '../../../../test/support/instances.ts'
 import { fileLogger } from '../../../../test/support/logs.ts'
 import { openTestTenants, TEST_SECRETS } from '../../../../test/support/tenants.ts'
 import { buildApp } from '../../src/app.ts'
@@ -28,18 +30,21 @@ import { type Components, startComponents } from '../../src/wiring.ts'
 /** The operator token of the review tests; the log scan of these tests checks it never leaks. */
 export const REVIEW_ADMIN_TOKEN = TEST_SECRETS.CALSYNC_ADMIN_TOKEN
 
-/** The review service wired exactly as main.ts wires it, on the given names (share them with appointments). */
-export async function startReviewHarness(options: { names?: Names } = {}) {
-  const names = options.names ?? uniqueNames()
+/**
+ * One review process: its own NATS connection, database client, tenant view, metrics registry,
+ * components and HTTP app, on the shared database name and NATS names.
+ */
+async function startInstance(names: Names, dbName: string, instance: number) {
   const nc: NatsConnection = await connectTestNats()
   const mongo: MongoClient = await connectTestMongo()
-  const db = mongo.db(uniqueDbName('review'))
+  const db = mongo.db(dbName)
   const jsm = await jetstreamManager(nc)
   const js = jetstream(nc)
   await ensureReviewTopology(jsm, names)
-  const { consumers } = reviewTopology(names)
-  const tenants: TenantRegistry = await openTestTenants(nc, names)
-  const logger = fileLogger('review')
+  // The first process writes the test tenants; the others only read the registry, as deployed ones do.
+  const tenants: TenantRegistry =
+    instance === 0 ? await openTestTenants(nc, names) : await openTenantRegistry({ nc, names, logger: quietLogger() })
+  const logger = instance === 0 ? fileLogger('review') : fileLogger('review').child({ instance: instance + 1 })
   const metrics = createServiceMetrics({ serviceName: 'review', logger })
   const components: Components = await startComponents({
     db,
@@ -63,6 +68,54 @@ export async function startReviewHarness(options: { names?: Names } = {}) {
     replay: components.replay,
     authenticate: components.authenticate,
   })
+  return {
+    nc,
+    js,
+    jsm,
+    db,
+    app,
+    components,
+    metrics,
+    /** Stops serving and consuming; the connections stay open for the harness's clean-up. */
+    async stop() {
+      await app.close()
+      await components.stop()
+      await metrics.shutdown()
+      await tenants.stop()
+    },
+    async disconnect() {
+      await mongo.close()
+      await nc.drain()
+    },
+  }
+}
+
+export type ReviewInstance = Awaited<ReturnType<typeof startInstance>>
+
+/**
+ * The review service wired exactly as main.ts wires it, on the given names (share them with
+ * appointments). With `CALSYNC_TEST_INSTANCES=2` two instances run on the same database and
+ * names; the fields of the first stay the harness's own (`instances` has both), and `api` sends
+ * each request to the next instance in turn.
+ */
+export async function startReviewHarness(options: { names?: Names } = {}) {
+  const names = options.names ?? uniqueNames()
+  const dbName = uniqueDbName('review')
+  const count = testInstances()
+  const instances: ReviewInstance[] = []
+  try {
+    for (let instance = 0; instance < count; instance++) instances.push(await startInstance(names, dbName, instance))
+  } catch (error) {
+    for (const started of instances) {
+      await started.stop().catch(() => undefined)
+      await started.disconnect().catch(() => undefined)
+    }
+    throw error
+  }
+  const [first] = instances as [ReviewInstance, ...ReviewInstance[]]
+  const { nc, js, jsm, db, app, components, metrics } = first
+  const { consumers } = reviewTopology(names)
+  const nextApp = roundRobin(instances.map((instance) => instance.app))
 
   const harness = {
     names,
@@ -73,9 +126,10 @@ export async function startReviewHarness(options: { names?: Names } = {}) {
     app,
     components,
     metrics,
+    instances,
 
     api(token: string | undefined, method: 'GET' | 'POST', url: string, body?: unknown) {
-      return app.inject({
+      return nextApp().inject({
         method,
         url,
         headers: token ? { authorization: `Bearer ${token}` } : {},
@@ -112,13 +166,9 @@ export async function startReviewHarness(options: { names?: Names } = {}) {
     },
 
     async close() {
-      await app.close()
-      await components.stop()
-      await metrics.shutdown()
-      await tenants.stop()
+      for (const instance of instances) await instance.stop()
       await db.dropDatabase().catch(() => undefined)
-      await mongo.close()
-      await nc.drain()
+      for (const instance of instances) await instance.disconnect()
     },
   }
   return harness
