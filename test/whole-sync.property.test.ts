@@ -1,6 +1,8 @@
 // Randomized schedules of the whole sync: local changes through the API, customer changes on
-// Cal.com (the sandbox), webhooks held back and released out of order or twice, and Cal.com
-// faults, all against real NATS, FerretDB, the gateway, appointments and calcom-sync. After each
+// Cal.com (the sandbox), webhooks held back and released out of order or twice, Cal.com faults,
+// calcom-sync processes SIGKILLed at chosen points and appointments changes stopped right after
+// their event insert, all against real NATS, FerretDB, the gateway, appointments and calcom-sync
+// processes. After each
 // schedule settles, the invariants are checked against the sandbox's truth. A failing schedule is
 // shrunk by fast-check and printed with its seed and steps; CALSYNC_MODEL_RUNS sets how many run,
 // CALSYNC_MODEL_SEED repeats a run.
@@ -9,8 +11,10 @@ import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { SeenAppointment } from '../scripts/chaos/chaos-figures.ts'
 import { consumersIdle, eventually } from './support/infra.ts'
+import { testInstances } from './support/instances.ts'
 import { type Stack, startStack } from './support/stack.ts'
 import { readStream } from './support/streams.ts'
+import { startSyncProcesses } from './support/sync-processes.ts'
 import { FAULT_PATH, SLOT_MINUTES, type Step, stepArb } from './support/sync-schedule.ts'
 import { ACME, futureSlot, TEST_SECRETS } from './support/tenants.ts'
 
@@ -35,11 +39,31 @@ const schedules: fc.Arbitrary<Step[]> = process.env.CALSYNC_MODEL_STEPS
 
 describe('the whole sync under randomized schedules', () => {
   let s: Stack
+  let workers: Awaited<ReturnType<typeof startSyncProcesses>>
   let day = 200
+  /** A crash-appointments step arms this; the next event insert then stops its change. */
+  let crashArmed = false
+  let crashes = 0
   beforeAll(async () => {
-    s = await startStack()
+    // calcom-sync as processes (one per instance), so a schedule can SIGKILL one at a chosen point.
+    s = await startStack({
+      startSync: false,
+      afterEventWrite: () => {
+        if (!crashArmed) return
+        crashArmed = false
+        crashes++
+        throw new Error('crash right after the event insert (a schedule step)')
+      },
+    })
+    workers = await startSyncProcesses(s, testInstances())
+  }, 120_000)
+  afterAll(async () => {
+    process.stdout.write(
+      `[model] process faults: calcom-sync processes killed ${workers?.deaths() ?? 0}, appointments changes crashed after their event insert ${crashes}\n`,
+    )
+    await workers?.close()
+    await s?.close()
   })
-  afterAll(() => s.close())
 
   const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -76,6 +100,11 @@ describe('the whole sync under randomized schedules', () => {
         .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id - b.id)
     for (const [index, step] of steps.entries()) {
       const times = 'twice' in step && step.twice ? 2 : 1
+      const crashesBefore = crashes
+      /** No 5xx, unless the change met an armed crash (whose caller a real crash would cut off). */
+      const noServerError = (answer: { statusCode: number; body: string }) => {
+        if (crashes === crashesBefore) expect(answer.statusCode, answer.body).toBeLessThan(500)
+      }
       switch (step.kind) {
         case 'local-create': {
           const headers: Record<string, string> = step.idempotent
@@ -89,7 +118,7 @@ describe('the whole sync under randomized schedules', () => {
           )
           localChanges++
           for (const answer of answers) {
-            expect(answer.statusCode, answer.body).toBeLessThan(500)
+            noServerError(answer)
             if (answer.statusCode === 201 && !local.includes(answer.json().id)) local.push(answer.json().id)
           }
           break
@@ -102,7 +131,7 @@ describe('the whole sync under randomized schedules', () => {
           const body = step.kind === 'local-cancel' ? { reason: 'model' } : { start: slot(step.slot) }
           const answers = await Promise.all(Array.from({ length: times }, () => api(ADMIN, 'POST', path, body)))
           localChanges++
-          for (const answer of answers) expect(answer.statusCode, answer.body).toBeLessThan(500)
+          for (const answer of answers) noServerError(answer)
           break
         }
         case 'customer-book':
@@ -143,6 +172,12 @@ describe('the whole sync under randomized schedules', () => {
           s.sandbox.addFault({ method: 'POST', path: FAULT_PATH[step.on] }, action, 1)
           break
         }
+        case 'crash-appointments':
+          crashArmed = true
+          break
+        case 'kill-sync':
+          await workers.killAndArm(step.worker, step.point)
+          break
       }
       // Let some of the work run in between, so steps interleave with syncs and webhooks.
       await sleep(index % 3 === 0 ? 0 : 40)
@@ -156,6 +191,7 @@ describe('the whole sync under randomized schedules', () => {
   }
 
   async function settle() {
+    crashArmed = false
     s.sandbox.clearFaults()
     s.sandbox.releaseWebhooks()
     const consumers = [...Object.values(consumerDefinitions(s.names))].filter(

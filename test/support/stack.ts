@@ -27,6 +27,8 @@ export interface StackOptions {
   calcomTimeoutMs?: number
   sandboxRateLimit?: number
   startSync?: boolean
+  /** Runs after each durable event insert of the appointments service; a throw stops the change there. */
+  afterEventWrite?: () => void | Promise<void>
 }
 
 /** What a further process of a service opens of its own: a NATS connection, a tenant view, a database client. */
@@ -59,7 +61,9 @@ const instanceLogger = (name: string, instance: number): Logger =>
  */
 export async function startStack(options: StackOptions = {}) {
   const count = testInstances()
-  const appointments: AppointmentsHarness = await startAppointmentsHarness()
+  const appointments: AppointmentsHarness = await startAppointmentsHarness(
+    options.afterEventWrite ? { components: { afterEventWrite: options.afterEventWrite } } : {},
+  )
   const { names, js, jsm, tenants } = appointments
   // The first gateway and calcom-sync share appointments' connection, as with one instance before.
   const processes = await Promise.all(Array.from({ length: 2 * (count - 1) }, () => connectProcess(names)))

@@ -1,5 +1,6 @@
 // The steps of a randomized whole-sync schedule (test/whole-sync.property.test.ts) and how fast-check draws them.
 import fc from 'fast-check'
+import type { SyncKillPoint } from './sync-processes.ts'
 
 /** Quarter hours from 9:00: a 30-minute booking at one overlaps the next, so collisions are common. */
 export const SLOT_MINUTES = [0, 15, 30, 60]
@@ -14,6 +15,10 @@ export type Step =
   | { kind: 'hold-webhooks' }
   | { kind: 'release-webhooks'; reverse: boolean; twice: boolean }
   | { kind: 'calcom-fault'; on: 'create' | 'reschedule' | 'cancel'; fault: '503' | 'commitThenDrop' | '429' | 'hang' }
+  /** The next change the appointments service writes stops right after its event insert, as in a crash. */
+  | { kind: 'crash-appointments' }
+  /** SIGKILL a calcom-sync worker now, and restart it set to die again at `point`. */
+  | { kind: 'kill-sync'; worker: number; point: SyncKillPoint }
 
 const slotArb = fc.nat(SLOT_MINUTES.length - 1)
 export const stepArb: fc.Arbitrary<Step> = fc.oneof(
@@ -61,6 +66,15 @@ export const stepArb: fc.Arbitrary<Step> = fc.oneof(
       kind: fc.constant('calcom-fault' as const),
       on: fc.constantFrom('create' as const, 'reschedule' as const, 'cancel' as const),
       fault: fc.constantFrom('503' as const, 'commitThenDrop' as const, '429' as const, 'hang' as const),
+    }),
+  },
+  { weight: 1, arbitrary: fc.constant({ kind: 'crash-appointments' as const }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('kill-sync' as const),
+      worker: fc.nat(1),
+      point: fc.constantFrom('during-lease' as const, 'after-calcom-answer' as const, 'before-result-publish' as const),
     }),
   },
 )

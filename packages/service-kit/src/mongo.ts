@@ -18,6 +18,8 @@ export async function connectMongo(url: string, appName: string): Promise<MongoC
   return client
 }
 
+const UNAVAILABLE_MESSAGE = /SQLITE_BUSY|database is locked|connection \d+ to \S+ closed|ECONNRESET|ECONNREFUSED/
+
 /**
  * The database cannot be reached right now (down, restarting, or FerretDB's SQLite busy): a
  * passing condition to answer with 503 and Retry-After, not an internal error.
@@ -31,7 +33,9 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   ) {
     return true
   }
-  return error instanceof MongoServerError && /SQLITE_BUSY|database is locked/.test(error.message)
+  // A bulk write cut off by a lost connection arrives as a MongoBulkWriteError (a server error)
+  // carrying the network error's message.
+  return error instanceof MongoServerError && UNAVAILABLE_MESSAGE.test(error.message)
 }
 
 export function isDuplicateKeyError(error: unknown): boolean {

@@ -4,7 +4,8 @@
 // client's first connection (the monitor's) stops passing bytes, the others are cut (so the server
 // is marked unknown and the monitor asked to check, on its frozen connection).
 import { createConnection, createServer, type Server, type Socket } from 'node:net'
-import { connectMongo, createLogger } from '@calsync/service-kit'
+import { connectMongo, createLogger, isDatabaseUnavailable } from '@calsync/service-kit'
+import { MongoNetworkError, MongoServerError } from 'mongodb'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { mongoUrl } from '../../../test/support/infra.ts'
 import { watchMongo } from '../src/mongo-watchdog.ts'
@@ -102,4 +103,20 @@ describe('the database watchdog', () => {
       await client.close()
     }
   }, 60_000)
+})
+
+describe('database unavailability, as the HTTP layer classifies it (503, not 500)', () => {
+  it.each([
+    ['a network error', new MongoNetworkError('connection 8 to 127.0.0.1:27017 closed'), true],
+    [
+      'a bulk write cut off by a lost connection',
+      new MongoServerError({ message: 'connection 42 to 127.0.0.1:27017 closed' }),
+      true,
+    ],
+    ['FerretDB busy', new MongoServerError({ message: 'database is locked (5) (SQLITE_BUSY)' }), true],
+    ['a duplicate key', new MongoServerError({ message: 'E11000 duplicate key error', code: 11000 }), false],
+    ['any other error', new Error('connection 1 to x closed'), false],
+  ])('%s → %s', (_, error, unavailable) => {
+    expect(isDatabaseUnavailable(error)).toBe(unavailable)
+  })
 })
