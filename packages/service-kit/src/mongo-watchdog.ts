@@ -14,14 +14,16 @@ export interface MongoWatchdogOptions {
   url: string
   logger: Logger
   everyMs?: number
-  /** Failing this long while a fresh connection works means our client is stuck. */
+  /** Failing this long, while fresh connections worked at two checks in a row, means our client is stuck. */
   stuckAfterMs?: number
 }
 
 export function watchMongo(options: MongoWatchdogOptions) {
   const everyMs = options.everyMs ?? 5000
-  const stuckAfterMs = options.stuckAfterMs ?? 30_000
+  const stuckAfterMs = options.stuckAfterMs ?? 15_000
   let lastOk = Date.now()
+  // The database answered a fresh connection at the last check too: it is back, not coming back.
+  let answeredBefore = false
   let running = false
   let reconnects = 0
 
@@ -54,9 +56,14 @@ export function watchMongo(options: MongoWatchdogOptions) {
   async function check(): Promise<void> {
     if (await clientAnswers()) {
       lastOk = Date.now()
+      answeredBefore = false
       return
     }
-    if (Date.now() - lastOk < stuckAfterMs || !(await databaseAnswers())) return
+    if (Date.now() - lastOk < stuckAfterMs) return
+    const answers = await databaseAnswers()
+    const back = answers && answeredBefore
+    answeredBefore = answers
+    if (!back) return
     reconnects++
     options.logger.error(
       { failingForMs: Date.now() - lastOk, reconnects },
@@ -65,6 +72,7 @@ export function watchMongo(options: MongoWatchdogOptions) {
     await options.client.close()
     await options.client.connect()
     lastOk = Date.now()
+    answeredBefore = false
     options.logger.info('database client reconnected')
   }
 
