@@ -19,3 +19,24 @@ export function roundRobin<T>(items: readonly T[]): () => T {
   let next = 0
   return () => items[next++ % items.length] as T
 }
+
+/**
+ * Starts `count` instances one after the other; if one fails, the ones already started are
+ * stopped and disconnected before the error goes on.
+ */
+export async function startInstances<T extends { stop(): Promise<void>; disconnect(): Promise<void> }>(
+  count: number,
+  start: (instance: number) => Promise<T>,
+): Promise<[T, ...T[]]> {
+  const started: T[] = []
+  try {
+    for (let instance = 0; instance < count; instance++) started.push(await start(instance))
+  } catch (error) {
+    for (const one of started) {
+      await one.stop().catch(() => undefined)
+      await one.disconnect().catch(() => undefined)
+    }
+    throw error
+  }
+  return started as [T, ...T[]]
+}

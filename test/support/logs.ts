@@ -15,3 +15,8 @@ export function fileLogger(name: string): Logger {
   const destination = pino.destination({ dest: join(LOG_DIR, `${name}-${process.pid}.log`), sync: true, mkdir: true })
   return createLogger({ name, level: 'trace', destination })
 }
+
+/** The log of one instance of a service: the first writes as with one instance, the others say which they are. */
+export function instanceLogger(name: string, instance: number): Logger {
+  return instance === 0 ? fileLogger(name) : fileLogger(name).child({ instance: instance + 1 })
+}

@@ -1,12 +1,6 @@
 import { createCalcomSandbox, sandboxTenantsFrom } from '@calsync/calcom-sandbox'
 import { consumerDefinitions, type Names } from '@calsync/contracts'
-import {
-  createServiceMetrics,
-  ensureConsumer,
-  type Logger,
-  openTenantRegistry,
-  type TenantRegistry,
-} from '@calsync/service-kit'
+import { createServiceMetrics, ensureConsumer, openTenantRegistry, type TenantRegistry } from '@calsync/service-kit'
 import { jetstream } from '@nats-io/jetstream'
 import type { MongoClient } from 'mongodb'
 import { type AppointmentsHarness, startAppointmentsHarness } from '../../services/appointments/test/support/harness.ts'
@@ -19,7 +13,7 @@ import {
 import { buildApp as buildGateway } from '../../services/webhook-gateway/src/app.ts'
 import { connectTestMongo, connectTestNats, quietLogger, uniqueDbName } from './infra.ts'
 import { testInstances } from './instances.ts'
-import { fileLogger } from './logs.ts'
+import { fileLogger, instanceLogger } from './logs.ts'
 import { type RoundRobinForwarder, startRoundRobinForwarder } from './round-robin-forwarder.ts'
 
 export interface StackOptions {
@@ -47,10 +41,6 @@ async function connectProcess(names: Names) {
     },
   }
 }
-
-/** The log of one instance: the first writes as before, the others say which they are. */
-const instanceLogger = (name: string, instance: number): Logger =>
-  instance === 0 ? fileLogger(name) : fileLogger(name).child({ instance: instance + 1 })
 
 /**
  * The whole of calsync in one process against the suite's NATS and database, with the Cal.com

@@ -60,6 +60,11 @@ export async function openTestTenants(nc: NatsConnection, names: Names): Promise
   return openTenantRegistry({ nc, names, logger: quietLogger() })
 }
 
+/** The first instance writes the test tenants; the others only read the registry, as deployed processes do. */
+export function openInstanceTenants(nc: NatsConnection, names: Names, instance: number): Promise<TenantRegistry> {
+  return instance === 0 ? openTestTenants(nc, names) : openTenantRegistry({ nc, names, logger: quietLogger() })
+}
+
 /** Monday 10:00 UTC, some weeks ahead: always in the future, always minute-aligned. */
 export function futureSlot(dayOffset = 0, hour = 10, minute = 0): string {
   const date = new Date()

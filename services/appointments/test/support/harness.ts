@@ -15,7 +15,6 @@ import {
   createServiceMetrics,
   ensureConsumer,
   ensureStream,
-  openTenantRegistry,
   publishMessage,
   type TenantRegistry,
 } from '@calsync/service-kit'
@@ -27,14 +26,13 @@ import {
   connectTestMongo,
   connectTestNats,
   consumersIdle,
-  quietLogger,
   uniqueDbName,
   uniqueNames,
 } from '../../../../test/support/infra.ts'
-import { roundRobin, testInstances } from '../../../../test/support/instances.ts'
-import { fileLogger } from '../../../../test/support/logs.ts'
+import { roundRobin, startInstances, testInstances } from '../../../../test/support/instances.ts'
+import { instanceLogger } from '../../../../test/support/logs.ts'
 import { readStream } from '../../../../test/support/streams.ts'
-import { openTestTenants } from '../../../../test/support/tenants.ts'
+import { openInstanceTenants } from '../../../../test/support/tenants.ts'
 import { buildApp } from '../../src/app.ts'
 import { type ComponentDeps, type Components, startComponents } from '../../src/wiring.ts'
 
@@ -62,15 +60,8 @@ async function startInstance(options: HarnessOptions & { names: Names; dbName: s
   const consumers = consumerDefinitions(names)
   await ensureConsumer(jsm, consumers.appointmentsWebhooks)
   await ensureConsumer(jsm, consumers.appointmentsSyncResults)
-  // The first process writes the test tenants; the others only read the registry, as deployed ones do.
-  const tenants: TenantRegistry =
-    options.instance === 0
-      ? await openTestTenants(nc, names)
-      : await openTenantRegistry({ nc, names, logger: quietLogger() })
-  const logger =
-    options.instance === 0
-      ? fileLogger('appointments')
-      : fileLogger('appointments').child({ instance: options.instance + 1 })
+  const tenants: TenantRegistry = await openInstanceTenants(nc, names, options.instance)
+  const logger = instanceLogger('appointments', options.instance)
   // Its own registry, so this app's /metrics shows only what this instance counted.
   const metrics = createServiceMetrics({ serviceName: 'appointments', logger })
   const components: Components = await startComponents({
@@ -129,19 +120,8 @@ export async function startAppointmentsHarness(options: HarnessOptions = {}) {
   const names = options.names ?? uniqueNames()
   const dbName = uniqueDbName('appointments')
   const count = testInstances()
-  const instances: AppointmentsInstance[] = []
-  try {
-    for (let instance = 0; instance < count; instance++) {
-      instances.push(await startInstance({ ...options, names, dbName, instance }))
-    }
-  } catch (error) {
-    for (const started of instances) {
-      await started.stop().catch(() => undefined)
-      await started.disconnect().catch(() => undefined)
-    }
-    throw error
-  }
-  const [first] = instances as [AppointmentsInstance, ...AppointmentsInstance[]]
+  const instances = await startInstances(count, (instance) => startInstance({ ...options, names, dbName, instance }))
+  const [first] = instances
   const { nc, js, jsm, db, app, components, tenants, metrics } = first
   const streams = streamDefinitions(names)
   const consumers = consumerDefinitions(names)

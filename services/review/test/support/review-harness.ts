@@ -6,7 +6,7 @@ import {
   type SyncResult,
   syncResultToken,
 } from '@calsync/contracts'
-import { createServiceMetrics, openTenantRegistry, publishMessage, type TenantRegistry } from '@calsync/service-kit'
+import { createServiceMetrics, publishMessage, type TenantRegistry } from '@calsync/service-kit'
 import { jetstream, jetstreamManager } from '@nats-io/jetstream'
 import type { NatsConnection } from '@nats-io/transport-node'
 import type { FastifyInstance } from 'fastify'
@@ -15,13 +15,12 @@ import {
   connectTestMongo,
   connectTestNats,
   consumersIdle,
-  quietLogger,
   uniqueDbName,
   uniqueNames,
 } from '../../../../test/support/infra.ts'
-import { roundRobin, testInstances } from '../../../../test/support/instances.ts'
-import { fileLogger } from '../../../../test/support/logs.ts'
-import { openTestTenants, TEST_SECRETS } from '../../../../test/support/tenants.ts'
+import { roundRobin, startInstances, testInstances } from '../../../../test/support/instances.ts'
+import { instanceLogger } from '../../../../test/support/logs.ts'
+import { openInstanceTenants, TEST_SECRETS } from '../../../../test/support/tenants.ts'
 import { buildApp } from '../../src/app.ts'
 import type { ReviewItemView } from '../../src/items/review-item.ts'
 import { ensureReviewTopology, reviewTopology } from '../../src/topology.ts'
@@ -41,10 +40,8 @@ async function startInstance(names: Names, dbName: string, instance: number) {
   const jsm = await jetstreamManager(nc)
   const js = jetstream(nc)
   await ensureReviewTopology(jsm, names)
-  // The first process writes the test tenants; the others only read the registry, as deployed ones do.
-  const tenants: TenantRegistry =
-    instance === 0 ? await openTestTenants(nc, names) : await openTenantRegistry({ nc, names, logger: quietLogger() })
-  const logger = instance === 0 ? fileLogger('review') : fileLogger('review').child({ instance: instance + 1 })
+  const tenants: TenantRegistry = await openInstanceTenants(nc, names, instance)
+  const logger = instanceLogger('review', instance)
   const metrics = createServiceMetrics({ serviceName: 'review', logger })
   const components: Components = await startComponents({
     db,
@@ -102,17 +99,8 @@ export async function startReviewHarness(options: { names?: Names } = {}) {
   const names = options.names ?? uniqueNames()
   const dbName = uniqueDbName('review')
   const count = testInstances()
-  const instances: ReviewInstance[] = []
-  try {
-    for (let instance = 0; instance < count; instance++) instances.push(await startInstance(names, dbName, instance))
-  } catch (error) {
-    for (const started of instances) {
-      await started.stop().catch(() => undefined)
-      await started.disconnect().catch(() => undefined)
-    }
-    throw error
-  }
-  const [first] = instances as [ReviewInstance, ...ReviewInstance[]]
+  const instances = await startInstances(count, (instance) => startInstance(names, dbName, instance))
+  const [first] = instances
   const { nc, js, jsm, db, app, components, metrics } = first
   const { consumers } = reviewTopology(names)
   const nextApp = roundRobin(instances.map((instance) => instance.app))
