@@ -1,6 +1,7 @@
-import { readdirSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { startTestInfra } from '@calsync/local-infra'
+import { PORT_CLAIMS_VARIABLE, startTestInfra } from '@calsync/local-infra'
 import type { TestProject } from 'vitest/node'
 import { testInstances } from './support/instances.ts'
 import { LOG_DIR } from './support/logs.ts'
@@ -42,6 +43,9 @@ export default async function setup(project: TestProject) {
   )
   process.stdout.write(`[test infra] instances of each service, by project: ${instances.join(', ')}\n`)
   rmSync(LOG_DIR, { recursive: true, force: true })
+  // Set before the servers start and the test workers fork, so every process of the run shares it.
+  const portClaims = mkdtempSync(join(tmpdir(), 'calsync-ports-'))
+  process.env[PORT_CLAIMS_VARIABLE] = portClaims
   const infra = await startTestInfra()
   for (const line of infra.description) process.stdout.write(`[test infra] ${line}\n`)
   project.provide('natsUrl', infra.natsUrl)
@@ -49,6 +53,7 @@ export default async function setup(project: TestProject) {
   // Vitest runs teardown on normal exit and on Ctrl-C; the tether covers harder deaths.
   return async () => {
     await infra.stop()
+    rmSync(portClaims, { recursive: true, force: true })
     assertNoSecretsLogged()
   }
 }

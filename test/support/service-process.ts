@@ -55,9 +55,14 @@ export async function startServiceProcess(
   })
   const exited = new Promise<number | null>((resolve) => managed.child.on('exit', (code) => resolve(code)))
   // Keep what the process logged for the suite-wide secret scan.
-  void exited.then(() => {
+  void exited.then((code) => {
     mkdirSync(LOG_DIR, { recursive: true })
     writeFileSync(join(LOG_DIR, `${service}-process-${managed.child.pid}.log`), output)
+    // A failing exit is why the test around it fails: say so where CI shows it.
+    if (code !== 0 && code !== null) {
+      const tail = output.trim().split('\n').slice(-5).join('\n')
+      process.stderr.write(`[test infra] ${service} process exited with code ${code}; its last lines:\n${tail}\n`)
+    }
   })
   if (options.waitReady !== false) {
     await waitFor(

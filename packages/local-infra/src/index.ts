@@ -10,7 +10,14 @@ export {
   startNatsContainer,
 } from './containers.ts'
 export { type LocalServerOptions, type RunningServer, startFerretDb, startNatsServer } from './local-servers.ts'
-export { findFreePort, type ManagedProcess, type SpawnOptions, spawnTethered, waitFor } from './processes.ts'
+export {
+  findFreePort,
+  type ManagedProcess,
+  PORT_CLAIMS_VARIABLE,
+  type SpawnOptions,
+  spawnTethered,
+  waitFor,
+} from './processes.ts'
 export {
   type RestartableServer,
   startRestartableFerretDb,

@@ -1,6 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
+import { writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const tetherScript = fileURLToPath(new URL('./tether.ts', import.meta.url))
@@ -60,8 +62,29 @@ export function spawnTethered(
   }
 }
 
-/** A TCP port that was free a moment ago on 127.0.0.1. */
-export async function findFreePort(): Promise<number> {
+/**
+ * Names a directory where every port handed out is claimed once (the test suite sets it). A
+ * harness that restarts a process on its port (a killed service, NATS, the database) leaves the
+ * port free meanwhile; without claims, a concurrent test file could be handed that port, and one
+ * of the two processes would fail to listen while the other answered for it.
+ */
+export const PORT_CLAIMS_VARIABLE = 'CALSYNC_PORT_CLAIMS'
+
+/** A TCP port that was free a moment ago on 127.0.0.1, and not handed out before in this run. */
+export function findFreePort(): Promise<number> {
+  return findUnclaimedPort(process.env[PORT_CLAIMS_VARIABLE], portFreeNow)
+}
+
+/** The first port from `candidates` not claimed in `claims` (any port when there are no claims). */
+export async function findUnclaimedPort(claims: string | undefined, candidates: () => Promise<number>) {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = await candidates()
+    if (!claims || claimPort(claims, port)) return port
+  }
+  throw new Error(`could not allocate a port not claimed before in ${claims}`)
+}
+
+async function portFreeNow(): Promise<number> {
   const server = createServer()
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')
@@ -70,6 +93,17 @@ export async function findFreePort(): Promise<number> {
   await once(server, 'close')
   if (address === null || typeof address === 'string') throw new Error('could not allocate a port')
   return address.port
+}
+
+/** Claims `port` in `directory`, atomically across processes; false if it was claimed before. */
+function claimPort(directory: string, port: number): boolean {
+  try {
+    writeFileSync(join(directory, String(port)), '', { flag: 'wx' })
+    return true
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false
+    throw error
+  }
 }
 
 /** Polls `probe` until it returns true, or fails naming `what` after `timeoutMs`. */
