@@ -1,6 +1,6 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Names } from '@calsync/contracts'
 import { findFreePort, type ManagedProcess, spawnTethered, waitFor } from '@calsync/local-infra'
@@ -30,6 +30,7 @@ export async function startServiceProcess(
   options: { names: Names; dbName: string; portVariable: string; env?: Record<string, string>; waitReady?: boolean },
 ): Promise<ServiceProcess> {
   const port = await findFreePort()
+  const tenantsFile = writeTenantsFile()
   const managed = spawnTethered(service, process.execPath, [join(root, 'services', service, 'src', 'main.ts')], {
     output: 'pipe',
     env: {
@@ -39,7 +40,7 @@ export async function startServiceProcess(
       MONGO_URL: mongoUrl(),
       CALSYNC_NAMESPACE: options.names.namespace,
       CALSYNC_DB_NAME: options.dbName,
-      CALSYNC_TENANTS: writeTenantsFile(),
+      CALSYNC_TENANTS: tenantsFile,
       LOG_LEVEL: 'debug',
       HOST: '127.0.0.1',
       [options.portVariable]: String(port),
@@ -58,8 +59,10 @@ export async function startServiceProcess(
   void exited.then((code) => {
     mkdirSync(LOG_DIR, { recursive: true })
     writeFileSync(join(LOG_DIR, `${service}-process-${managed.child.pid}.log`), output)
-    // A failing exit is why the test around it fails: say so where CI shows it.
-    if (code !== 0 && code !== null) {
+    rmSync(dirname(tenantsFile), { recursive: true, force: true })
+    // A failing exit is why the test around it fails: say so where CI shows it. (128: the tether's
+    // code for a process killed by a signal, which the tests do on purpose.)
+    if (code !== 0 && code !== null && code !== 128) {
       const tail = output.trim().split('\n').slice(-5).join('\n')
       process.stderr.write(`[test infra] ${service} process exited with code ${code}; its last lines:\n${tail}\n`)
     }
