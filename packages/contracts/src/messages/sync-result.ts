@@ -33,7 +33,17 @@ export const BookingStep = Type.Object({
   previousBookingUid: Type.Union([Type.String({ minLength: 1, maxLength: 200 }), Type.Null()]),
   start: Type.Optional(Type.String({ format: 'date-time' })),
   by: Type.Enum(['calsync', 'calcom']),
+  /** The appointment version calsync made the step for; absent: the result's own version. */
+  version: Type.Optional(Type.Integer({ minimum: 1 })),
 })
+
+/**
+ * Every step calsync made for the appointment so far, and what this attempt found, oldest first.
+ * Not only this attempt's: the result of an earlier version can be lost for good (its event
+ * superseded before the result went out again), and the appointments service recognises the
+ * echoes of calsync's bookings only by the steps it was told.
+ */
+const stepsField = Type.Optional(Type.Array(BookingStep, { maxItems: 50 }))
 export type BookingStep = Type.Static<typeof BookingStep>
 
 const failureFields = {
@@ -51,8 +61,7 @@ export const SyncResult = Type.Union([
     previousBookingUid: Type.Optional(Type.Union([Type.String({ minLength: 1 }), Type.Null()])),
     /** Where the booking now starts on Cal.com (booked versions). */
     start: Type.Optional(Type.String({ format: 'date-time' })),
-    /** Every step this sync made or found, oldest first (a retry that recovered lost answers reports them all). */
-    steps: Type.Optional(Type.Array(BookingStep, { maxItems: 50 })),
+    steps: stepsField,
     /** When the change was first requested, for change→Cal.com latency. */
     changedAt: Type.Optional(Type.String({ format: 'date-time' })),
   }),
@@ -62,7 +71,7 @@ export const SyncResult = Type.Union([
     ...failureFields,
     nextAttemptAt: Type.Optional(Type.String({ format: 'date-time' })),
   }),
-  Type.Object({ type: Type.Literal('sync.failed'), ...resultFields, ...failureFields }),
+  Type.Object({ type: Type.Literal('sync.failed'), ...resultFields, ...failureFields, steps: stepsField }),
 ])
 export type SyncResult = Type.Static<typeof SyncResult>
 export type SyncResultType = SyncResult['type']

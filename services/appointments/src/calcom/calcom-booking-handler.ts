@@ -170,6 +170,11 @@ export function createCalcomBookingHandler(deps: {
       case 'stale':
         return 'stale'
       case 'defer':
+        // Why it waits: what a webhook stuck until its last chance is diagnosed by.
+        deps.logger.debug(
+          { tenantId, bookingUid: facts.uid, appointmentId: current?.id, reason: decision.reason },
+          'webhook deferred',
+        )
         return 'deferred'
       case 'review':
         await reviews.unappliedWebhook(message, delivery, current ? [current.id] : [], decision.code, decision.message)

@@ -119,11 +119,12 @@ export function stateForRedrive(doc: SyncDoc, eventId: string, now: Date): SyncD
 
 /** What a successful sync tells about the chain: the booking calsync made, moved or cancelled. */
 export function factsOfResult(result: SyncResult): ChainFact[] {
-  if (result.type !== 'sync.succeeded') return []
-  const { version } = result
+  if (result.type === 'sync.attempt_failed') return []
   if (result.steps && result.steps.length > 0) {
-    // Every step the sync made or found, attributed: a retry that recovered lost answers tells them all.
+    // Every step calsync made so far and what the sync found, attributed (a result lost on the
+    // way, or a retry that recovered lost answers, is told by the next one).
     return result.steps.map((step): ChainFact => {
+      const version = step.version ?? result.version
       const start = step.start ? { start: step.start } : {}
       switch (step.action) {
         case 'created':
@@ -137,7 +138,8 @@ export function factsOfResult(result: SyncResult): ChainFact[] {
       }
     })
   }
-  if (!result.calcomBookingUid) return []
+  if (result.type === 'sync.failed' || !result.calcomBookingUid) return []
+  const { version } = result
   const uid = result.calcomBookingUid
   const start = result.start ? { start: result.start } : {}
   switch (result.action) {

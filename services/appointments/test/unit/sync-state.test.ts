@@ -175,6 +175,33 @@ describe('the booking chain', () => {
     expect(isUnambiguous(chain)).toBe(true)
   })
 
+  it('takes each step at the version calsync made it for, from a success and from a failure', () => {
+    const history = [
+      { action: 'created' as const, uid: 'u1', previousBookingUid: null, by: 'calsync' as const, version: 1 },
+      { action: 'cancelled' as const, uid: 'u1', previousBookingUid: 'u1', by: 'calsync' as const, version: 2 },
+    ]
+    // v1's result was lost: v2's tells its step too, and the echo of u1's creation is calsync's own.
+    const chain = withFacts([], factsOfResult(succeeded(2, 1, 'u1', { action: 'cancelled', steps: history })))
+    expect(chain).toEqual([
+      { uid: 'u1', from: null, by: 'calsync', version: 1, cancelled: { by: 'calsync', version: 2 } },
+    ])
+    const failed: SyncResult = {
+      type: 'sync.failed',
+      ...base,
+      version: 3,
+      attempt: 4,
+      eventId: 'apt_a:v3',
+      errorCode: 'calcom_bad_request',
+      errorMessage: 'refused',
+      steps: [history[0] as (typeof history)[number]],
+    }
+    expect(factsOfResult(failed)).toEqual([{ kind: 'booked', uid: 'u1', by: 'calsync', version: 1 }])
+    const unversioned = { action: 'created' as const, uid: 'u9', previousBookingUid: null, by: 'calsync' as const }
+    expect(factsOfResult(succeeded(5, 1, 'u9', { steps: [unversioned] }))).toEqual([
+      { kind: 'booked', uid: 'u9', by: 'calsync', version: 5 },
+    ])
+  })
+
   it('ends at the open booking, not at a duplicate cancelled on the way', () => {
     const chain = withFacts([], [
       { kind: 'booked', uid: 'u1', by: 'calsync', version: 1 },

@@ -72,6 +72,15 @@ const sameCall = (a: PlannedCall, b: PlannedCall | undefined) =>
   (a.kind === 'create' || a.uid === (b as { uid: string }).uid) &&
   (a.kind === 'cancel' || sameInstant(a.start, (b as { start: string }).start))
 
+const sameStep = (a: BookingStep, b: BookingStep) =>
+  a.action === b.action && a.uid === b.uid && a.previousBookingUid === b.previousBookingUid
+
+/** calsync's earlier steps the attempt did not repeat, then the attempt's own (see SyncResult `steps`). */
+const withHistory = (history: readonly BookingStep[], steps: readonly BookingStep[]): BookingStep[] => [
+  ...history.filter((old) => old.by === 'calsync' && !steps.some((step) => sameStep(step, old))),
+  ...steps,
+]
+
 const withUid = (uids: string[], uid: string | null) => (uid && !uids.includes(uid) ? [...uids, uid] : uids)
 
 /**
@@ -150,6 +159,7 @@ export function createBookingReconciler(deps: { calcom: CalcomClient; store: Syn
               previousBookingUid: null,
               start: isoUtc(booking.start),
               by: 'calsync',
+              version: snapshot.version,
             })
             return
           }
@@ -168,13 +178,20 @@ export function createBookingReconciler(deps: { calcom: CalcomClient; store: Syn
               previousBookingUid: call.uid,
               start: isoUtc(moved.start),
               by: 'calsync',
+              version: snapshot.version,
             })
             return
           }
           case 'cancel': {
             await mark({ kind: 'cancel', version: snapshot.version, uid: call.uid, start: null })
             await calcom.cancelBooking(apiKey, call.uid, `cancelled in calsync (${snapshot.origin})`)
-            did({ action: 'cancelled', uid: call.uid, previousBookingUid: call.uid, by: 'calsync' })
+            did({
+              action: 'cancelled',
+              uid: call.uid,
+              previousBookingUid: call.uid,
+              by: 'calsync',
+              version: snapshot.version,
+            })
             return
           }
         }
@@ -280,7 +297,7 @@ export function createBookingReconciler(deps: { calcom: CalcomClient; store: Syn
         action: last?.action ?? 'unchanged',
         previousBookingUid: last?.previousBookingUid ?? null,
         ...(end ? { start: isoUtc(end.start) } : {}),
-        steps,
+        steps: withHistory(mapping.steps, steps),
         mapping,
       }
     },

@@ -103,9 +103,16 @@ export function createSyncReporter(deps: { js: JetStreamClient; names: Names; cl
       code: string,
       message: string,
       calcomBookingUid: string | null,
+      steps: readonly BookingStep[] = [],
     ) {
       await publish(
-        { type: 'sync.failed', ...base(event, attempt), errorCode: code, errorMessage: message },
+        {
+          type: 'sync.failed',
+          ...base(event, attempt),
+          errorCode: code,
+          errorMessage: message,
+          ...(steps.length > 0 ? { steps: steps.slice(-50) } : {}),
+        },
         `${event.eventId}:failed:${attempt}`,
       )
       // One review item per appointment: a failure delivered twice, or failing again after a

@@ -143,7 +143,7 @@ export async function startSyncWorker(deps: SyncWorkerDeps): Promise<RunningCons
       if (attemptDoc?.terminal) {
         // Failed for good before its failure was surely published: publish it again, same ids.
         const { code, message, attempt } = attemptDoc.terminal
-        await reporter.failed(event, attempt, code, message, mapping.calcomBookingUid)
+        await reporter.failed(event, attempt, code, message, mapping.calcomBookingUid, mapping.steps)
         return ack()
       }
       if (!tenant) throw new Error(`tenant ${event.tenantId} vanished`)
@@ -239,7 +239,9 @@ export async function startSyncWorker(deps: SyncWorkerDeps): Promise<RunningCons
     }
     const terminal = { code: error.code, message: error.message, attempt }
     await store.recordFailure(event.eventId, event.tenantId, event.appointmentId, attempt, terminal)
-    await reporter.failed(event, attempt, error.code, error.message, mapping.calcomBookingUid)
+    // The steps as stored now: this attempt's calls that went through before the failure included.
+    const steps = (await store.mapping(event.tenantId, event.appointmentId)).steps
+    await reporter.failed(event, attempt, error.code, error.message, mapping.calcomBookingUid, steps)
     counters.failed++
     metrics.attempt('failed', error.code)
     log.error({ ...context, retryable: error.retryable }, 'cal.com sync failed for good; sent to review')

@@ -4,13 +4,15 @@
 
 import { describe, expect, it } from 'vitest'
 import { eventually } from '../../../../test/support/infra.ts'
-import { startStack } from '../../../../test/support/stack.ts'
+import { type Stack, startStack } from '../../../../test/support/stack.ts'
+import { readStream } from '../../../../test/support/streams.ts'
 import { futureSlot } from '../../../../test/support/tenants.ts'
 import type { ReviewItemView } from '../../../review/src/items/review-item.ts'
 import { REVIEW_ADMIN_TOKEN, startReviewHarness } from '../../../review/test/support/review-harness.ts'
 import {
   ACME,
   bookingsOf,
+  calcomSyncDurable,
   calcomSyncSettled,
   createAppointment,
   describeResults,
@@ -26,6 +28,15 @@ import {
   untilSynced,
 } from './support.ts'
 
+/** The sync stream stops taking sync.> (publishes of results fail); the function undoes it. */
+async function refuseSyncResults(s: Stack): Promise<() => Promise<unknown>> {
+  const { jsm } = s.appointments
+  const stream = s.names.streams.sync
+  const subjects = (await jsm.streams.info(stream)).config.subjects
+  await jsm.streams.update(stream, { subjects: [`${s.names.namespace}.sync-unavailable.>`] })
+  return () => jsm.streams.update(stream, { subjects })
+}
+
 describe('sync results', () => {
   const held = perTest()
 
@@ -33,10 +44,7 @@ describe('sync results', () => {
     // The sync stream stops taking sync.> while Cal.com makes the booking; then it takes them again.
     const s = await startStack()
     held.stack = s
-    const { jsm } = s.appointments
-    const stream = s.names.streams.sync
-    const subjects = (await jsm.streams.info(stream)).config.subjects
-    await jsm.streams.update(stream, { subjects: [`${s.names.namespace}.sync-unavailable.>`] })
+    const takeResultsAgain = await refuseSyncResults(s)
     try {
       const { id } = await createAppointment(s, futureSlot(0, 9))
       const booking = await eventually('Cal.com to make the booking', async () => bookingsOf(s, id)[0])
@@ -45,11 +53,11 @@ describe('sync results', () => {
       await eventually('the first handling to end', async () => ((await syncConsumerIdle(s)) ? true : undefined), 4000)
         .catch(() => undefined)
         .then(() => sleep(500))
-      await jsm.streams.update(stream, { subjects })
+      await takeResultsAgain()
       const status = await untilSynced(s, id, 1)
       expect(status.calcomBookingUid).toBe(booking.uid)
     } finally {
-      await jsm.streams.update(stream, { subjects }).catch(() => undefined)
+      await takeResultsAgain().catch(() => undefined)
     }
   }, 60_000)
 
@@ -102,5 +110,41 @@ describe('sync results', () => {
     expect(
       (await r.api(REVIEW_ADMIN_TOKEN, 'GET', '/v1/review-items?status=open&kind=sync_failed')).json().items,
     ).toHaveLength(1)
+  }, 60_000)
+
+  it('a success whose result was lost and then superseded still tells appointments the booking calsync made', async () => {
+    // v1's booking is made but its result cannot be published; v2 (a cancel) is synced meanwhile,
+    // so v1's retry is superseded and its result never goes out. The echo of v1's booking must
+    // still be recognised: v2's result has to carry the booking calsync made for v1.
+    const s = await startStack()
+    held.stack = s
+    const { jsm } = s.appointments
+    const takeResultsAgain = await refuseSyncResults(s)
+    let uid = ''
+    try {
+      const { id } = await createAppointment(s, futureSlot(0, 9))
+      uid = (await eventually('Cal.com to make the booking', async () => bookingsOf(s, id)[0])).uid
+      await staff(s, id, 'cancel')
+      await eventually('Cal.com to cancel it', async () =>
+        bookingsOf(s, id)[0]?.status === 'cancelled' ? true : undefined,
+      )
+      // v1's next delivery sees v2 and is acknowledged as superseded; only v2 stays unacknowledged.
+      await eventually('v1 to be superseded', async () => {
+        const info = await jsm.consumers.info(s.syncOptions.definition.stream, calcomSyncDurable(s))
+        return info.num_pending === 0 && info.num_ack_pending === 1 ? true : undefined
+      })
+      await takeResultsAgain()
+      await settled(s)
+      expect(await syncStatus(s, id)).toMatchObject({ status: 'synced', version: 2 })
+      const results = await resultsOf(s, id)
+      expect(describeResults(results)).toEqual([`v2#1 sync.succeeded ${uid}`])
+    } finally {
+      await takeResultsAgain().catch(() => undefined)
+    }
+    const review = await readStream<{ kind: string; bookingUid?: string }>(jsm, s.names.streams.review)
+    expect(
+      review.map((message) => message.body),
+      'review items',
+    ).toEqual([])
   }, 60_000)
 })
