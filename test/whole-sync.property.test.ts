@@ -283,6 +283,8 @@ describe('the whole sync under randomized schedules', () => {
         }),
         {
           numRuns: RUNS,
+          // Keeps the failing values, the first of them unshrunk.
+          verbose: 1,
           ...(SEED === undefined ? {} : { seed: SEED }),
           ...(process.env.CALSYNC_MODEL_PATH ? { path: process.env.CALSYNC_MODEL_PATH } : {}),
           ...(TIME_LIMIT_MS > 0 ? { interruptAfterTimeLimit: TIME_LIMIT_MS, markInterruptAsFailure: false } : {}),
@@ -291,7 +293,12 @@ describe('the whole sync under randomized schedules', () => {
             if (details.failed) {
               const cause =
                 details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance)
-              throw new Error(`${fc.defaultReportMessage(details)}\nFailed with: ${cause}`)
+              // Schedules share one stack: a failure can leave it stuck, and then the shrunk
+              // schedule fails for that alone. The first failing one is the one to replay.
+              const first = JSON.stringify(details.failures[0]?.[0])
+              throw new Error(
+                `${fc.defaultReportMessage(details)}\nFailed with: ${cause}\nFirst failing schedule: ${first}`,
+              )
             }
           },
         },
