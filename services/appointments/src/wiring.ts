@@ -58,7 +58,10 @@ export async function startComponents(deps: ComponentDeps) {
   await store.ensureIndexes()
   const claims = createSlotClaims(store)
   const metrics = createAppointmentsMetrics(deps.meter)
-  const locks = createAppointmentLocks(store)
+  const locks = createAppointmentLocks(store, {
+    onReleaseFailed: (appointmentId, error) =>
+      deps.logger.warn({ err: error, appointmentId }, 'could not free an appointment lock; it ends with its lease'),
+  })
   const conflicts = createConflicts({ store })
   let kick = () => {}
   const writer = createChangeWriter({

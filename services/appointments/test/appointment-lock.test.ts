@@ -61,4 +61,26 @@ describe('the appointment lock', () => {
     })
     expect(fresh).toBe(false)
   })
+
+  it('a release the database refuses for a moment is tried again: the next change does not wait a lease', async () => {
+    // FerretDB on SQLite answers "database is locked" under contention; the delete that frees the
+    // lock must not be lost to it, or every waiter waits out the whole lease (and the API 503s).
+    let refusals = 1
+    const locks$ = new Proxy(store.locks, {
+      get(target, property) {
+        if (property === 'deleteOne' && refusals > 0) {
+          refusals--
+          return async () => {
+            throw new Error('database is locked (5) (SQLITE_BUSY)')
+          }
+        }
+        const value = Reflect.get(target, property)
+        return typeof value === 'function' ? value.bind(target) : value
+      },
+    })
+    const locks = createAppointmentLocks({ ...store, locks: locks$ } as typeof store)
+    await locks.withLock('apt_release', { waitMs: 0 }, async () => 'changed')
+    expect(refusals, 'the release met the refusal').toBe(0)
+    expect(await store.locks.findOne({ _id: 'apt_release' }), 'the lock after its release').toBeNull()
+  })
 })

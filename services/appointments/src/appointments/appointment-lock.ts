@@ -16,6 +16,8 @@ export class AppointmentBusyError extends AppError {
 
 /** Below the API's 10 s wait for a lock, with room for the taker's polling. */
 const DEFAULT_LEASE_MS = 8000
+/** 20, 40, 80, 160 ms between tries: about 0.3 s in all, well within a lease. */
+const RELEASE_ATTEMPTS = 5
 
 export interface HeldLock {
   appointmentId: string
@@ -38,7 +40,15 @@ export interface LockOptions {
  * within one lease (shorter than a request's wait for the lock, so nobody is answered 503 for a
  * dead peer), while a slow live one keeps them.
  */
-export function createAppointmentLocks(store: AppointmentsStore, options: { ttlMs?: number; clock?: () => Date } = {}) {
+export function createAppointmentLocks(
+  store: AppointmentsStore,
+  options: {
+    ttlMs?: number
+    clock?: () => Date
+    /** The release failed every try: the lock stays until its lease ends. */
+    onReleaseFailed?: (appointmentId: string, error: unknown) => void
+  } = {},
+) {
   const ttlMs = options.ttlMs ?? DEFAULT_LEASE_MS
   const clock = options.clock ?? (() => new Date())
   const owner = randomBytes(6).toString('hex')
@@ -96,6 +106,26 @@ export function createAppointmentLocks(store: AppointmentsStore, options: { ttlM
     }
   }
 
+  /**
+   * Frees our own lease (after a takeover the lock is someone else's). Tried a few times: a delete
+   * refused for a moment (SQLite's "database is locked") would otherwise keep every waiter out
+   * for the rest of the lease. If it never goes through, the lease still ends on its own.
+   */
+  async function release(appointmentId: string, token: string): Promise<void> {
+    for (let attempt = 0; attempt < RELEASE_ATTEMPTS; attempt++) {
+      try {
+        await store.locks.deleteOne({ _id: appointmentId, owner: token })
+        return
+      } catch (error) {
+        if (attempt === RELEASE_ATTEMPTS - 1) {
+          options.onReleaseFailed?.(appointmentId, error)
+          return
+        }
+        await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt))
+      }
+    }
+  }
+
   return {
     ttlMs,
 
@@ -115,8 +145,7 @@ export function createAppointmentLocks(store: AppointmentsStore, options: { ttlM
         return await run({ appointmentId, isFresh: renewal.isFresh })
       } finally {
         renewal.stop()
-        // Only our own lease: after a takeover the lock is someone else's.
-        await store.locks.deleteOne({ _id: appointmentId, owner: token }).catch(() => undefined)
+        await release(appointmentId, token)
       }
     },
   }
