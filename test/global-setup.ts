@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { PORT_CLAIMS_VARIABLE, startTestInfra } from '@calsync/local-infra'
 import type { TestProject } from 'vitest/node'
 import { testInstances } from './support/instances.ts'
-import { LOG_DIR } from './support/logs.ts'
+import { LOG_DIR, LOG_DIR_VARIABLE, LOGS_ROOT } from './support/logs.ts'
 import { TEST_SECRETS } from './support/tenants.ts'
 
 declare module 'vitest' {
@@ -34,6 +34,30 @@ function assertNoSecretsLogged(): void {
   process.stdout.write(`[test infra] no secret in ${lines} log lines of ${files.length} service logs\n`)
 }
 
+/** Removes the logs of runs that have ended (their process is gone); a run still going keeps its own. */
+function clearFinishedRunLogs(): void {
+  let entries: string[] = []
+  try {
+    entries = readdirSync(LOGS_ROOT)
+  } catch {
+    return
+  }
+  for (const entry of entries) {
+    const pid = Number(/^run-(\d+)$/.exec(entry)?.[1] ?? Number.NaN)
+    if (Number.isInteger(pid) && isAlive(pid)) continue
+    rmSync(join(LOGS_ROOT, entry), { recursive: true, force: true })
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
 /** One NATS and one database for the whole run; tests isolate by namespace and database name. */
 export default async function setup(project: TestProject) {
   // A wrong CALSYNC_TEST_INSTANCES fails the run here, before any server starts.
@@ -42,7 +66,8 @@ export default async function setup(project: TestProject) {
       `${each.name} ${testInstances(each.config.env?.CALSYNC_TEST_INSTANCES ?? process.env.CALSYNC_TEST_INSTANCES)}`,
   )
   process.stdout.write(`[test infra] instances of each service, by project: ${instances.join(', ')}\n`)
-  rmSync(LOG_DIR, { recursive: true, force: true })
+  clearFinishedRunLogs()
+  process.env[LOG_DIR_VARIABLE] = LOG_DIR
   // Set before the servers start and the test workers fork, so every process of the run shares it.
   const portClaims = mkdtempSync(join(tmpdir(), 'calsync-ports-'))
   process.env[PORT_CLAIMS_VARIABLE] = portClaims
