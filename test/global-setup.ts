@@ -14,14 +14,18 @@ declare module 'vitest' {
   }
 }
 
+/** A directory's entries; none when it does not exist (nothing was logged yet). */
+function entriesOf(directory: string): string[] {
+  try {
+    return readdirSync(directory)
+  } catch {
+    return []
+  }
+}
+
 /** Fails the run if any log line written by the suite holds a test secret (I7). */
 function assertNoSecretsLogged(): void {
-  let files: string[] = []
-  try {
-    files = readdirSync(LOG_DIR)
-  } catch {
-    return
-  }
+  const files = entriesOf(LOG_DIR)
   const leaks: string[] = []
   for (const file of files) {
     const text = readFileSync(join(LOG_DIR, file), 'utf8')
@@ -36,13 +40,7 @@ function assertNoSecretsLogged(): void {
 
 /** Removes the logs of runs that have ended (their process is gone); a run still going keeps its own. */
 function clearFinishedRunLogs(): void {
-  let entries: string[] = []
-  try {
-    entries = readdirSync(LOGS_ROOT)
-  } catch {
-    return
-  }
-  for (const entry of entries) {
+  for (const entry of entriesOf(LOGS_ROOT)) {
     const pid = Number(/^run-(\d+)$/.exec(entry)?.[1] ?? Number.NaN)
     if (Number.isInteger(pid) && isAlive(pid)) continue
     rmSync(join(LOGS_ROOT, entry), { recursive: true, force: true })
