@@ -276,14 +276,7 @@ export function createBookingReconciler(deps: { calcom: CalcomClient; store: Syn
       const booked = snapshot.status === 'booked'
       const before = input.mapping.steps
       // calsync's own steps of this attempt: the calls made, and those a lost answer hid until the look-up.
-      const ownSteps = steps.filter(
-        (step) =>
-          step.by === 'calsync' &&
-          !before.some(
-            (old) =>
-              old.action === step.action && old.uid === step.uid && old.previousBookingUid === step.previousBookingUid,
-          ),
-      )
+      const ownSteps = steps.filter((step) => step.by === 'calsync' && !before.some((old) => sameStep(old, step)))
       if (booked && !primary && current) primary = current
       // The single fields speak of the appointment's own booking, not of a duplicate cancelled on the way.
       const last = booked
