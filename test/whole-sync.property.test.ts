@@ -28,6 +28,13 @@ const SEED = process.env.CALSYNC_MODEL_SEED
   : process.env.CALSYNC_MODEL_RANDOM
     ? undefined
     : 20261202
+/**
+ * Schedules run on a fresh stack (databases, streams, processes) after this many, and always after
+ * one failed. Each uses its own day and patient, but the data of earlier ones still weighs on
+ * every query (FerretDB over SQLite scans a whole collection even for an `_id` lookup), and a
+ * failed one can leave work stuck that would fail every shrink of it for that alone.
+ */
+const FRESH_EVERY = Number(process.env.CALSYNC_MODEL_FRESH_EVERY ?? 50)
 const ADMIN = TEST_SECRETS.ACME_ADMIN_TOKEN
 const PHONE = TEST_SECRETS.ACME_PHONE_TOKEN
 const attendee = { name: 'Model Patient', email: 'model@example.org', timeZone: 'UTC' }
@@ -44,7 +51,11 @@ describe('the whole sync under randomized schedules', () => {
   /** A crash-appointments step arms this; the next event insert then stops its change. */
   let crashArmed = false
   let crashes = 0
-  beforeAll(async () => {
+  let killedBefore = 0
+  let sinceFresh = 0
+  let lastFailed = false
+  let freshStacks = 0
+  async function openStack() {
     // calcom-sync as processes (one per instance), so a schedule can SIGKILL one at a chosen point.
     s = await startStack({
       startSync: false,
@@ -56,13 +67,26 @@ describe('the whole sync under randomized schedules', () => {
       },
     })
     workers = await startSyncProcesses(s, testInstances())
-  }, 120_000)
-  afterAll(async () => {
-    process.stdout.write(
-      `[model] process faults: calcom-sync processes killed ${workers?.deaths() ?? 0}, appointments changes crashed after their event insert ${crashes}\n`,
-    )
+    sinceFresh = 0
+    lastFailed = false
+  }
+  async function closeStack() {
+    killedBefore += workers?.deaths() ?? 0
     await workers?.close()
     await s?.close()
+  }
+  async function freshStackIfDue() {
+    if (!lastFailed && sinceFresh < FRESH_EVERY) return
+    await closeStack()
+    await openStack()
+    freshStacks++
+  }
+  beforeAll(openStack, 120_000)
+  afterAll(async () => {
+    await closeStack()
+    process.stdout.write(
+      `[model] process faults: calcom-sync processes killed ${killedBefore}, appointments changes crashed after their event insert ${crashes}; fresh stacks ${freshStacks}\n`,
+    )
   })
 
   const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -219,6 +243,9 @@ describe('the whole sync under randomized schedules', () => {
     async () => {
       await fc.assert(
         fc.asyncProperty(schedules, async (steps) => {
+          await freshStackIfDue()
+          sinceFresh++
+          lastFailed = true
           const outcome = await run(steps)
           const { slot } = outcome
           const from = slot(0).slice(0, 10)
@@ -283,6 +310,7 @@ describe('the whole sync under randomized schedules', () => {
           }
           // I5: no loop — calsync's own Cal.com writes stay within a few per change (retries, look-ups' fixes).
           expect(outcome.calsyncWrites, 'Cal.com writes by calsync').toBeLessThanOrEqual(4 * outcome.changes + 2)
+          lastFailed = false
         }),
         {
           numRuns: RUNS,
@@ -296,8 +324,7 @@ describe('the whole sync under randomized schedules', () => {
             if (details.failed) {
               const cause =
                 details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance)
-              // Schedules share one stack: a failure can leave it stuck, and then the shrunk
-              // schedule fails for that alone. The first failing one is the one to replay.
+              // The first failing schedule, as it ran: the one to replay with CALSYNC_MODEL_STEPS.
               const first = JSON.stringify(details.failures[0]?.[0])
               throw new Error(
                 `${fc.defaultReportMessage(details)}\nFailed with: ${cause}\nFirst failing schedule: ${first}`,
