@@ -2,7 +2,7 @@
 // Runs on the system Node (>= 20) with no dependencies, so it cannot import project code.
 import { spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { request } from 'node:http'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -160,6 +160,18 @@ export function ensureFerretDb() {
 
 export const chromiumPath = () => process.env.CALSYNC_CHROMIUM || '/usr/bin/chromium'
 
+/** Installs Debian packages once (as root, where apt-get exists); false where it cannot. */
+function aptInstall(packages, why) {
+  if (process.getuid?.() !== 0 || !onPath('apt-get')) return false
+  log(`installing Debian ${packages.join(', ')} for ${why} (apt-get, once)`)
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
+  // dpkg's per-package chatter would bury the test output; errors still reach stderr.
+  const quiet = { env, stdio: ['ignore', 'ignore', 'inherit'] }
+  run('apt-get', ['update', '-qq'], quiet)
+  run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...packages], quiet)
+  return true
+}
+
 /**
  * The browser test drives the system's Chromium (a test tool's own browser download does not
  * work behind a closed network). On Debian as root it is installed from the distribution.
@@ -167,21 +179,42 @@ export const chromiumPath = () => process.env.CALSYNC_CHROMIUM || '/usr/bin/chro
 export function ensureChromium() {
   const path = chromiumPath()
   if (existsSync(path)) return path
-  const canInstall = process.getuid?.() === 0 && onPath('apt-get') && !process.env.CALSYNC_CHROMIUM
-  if (!canInstall) {
+  if (process.env.CALSYNC_CHROMIUM || !aptInstall(['chromium'], 'the browser test')) {
     throw new ProvisionError(
       `the dashboard browser test needs Chromium at ${path}: install it (Debian: apt-get install chromium) ` +
         'or set CALSYNC_CHROMIUM to its path.',
     )
   }
-  log('installing Debian chromium for the browser test (apt-get, once)')
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
-  // dpkg's per-package chatter would bury the test output; errors still reach stderr.
-  const quiet = { env, stdio: ['ignore', 'ignore', 'inherit'] }
-  run('apt-get', ['update', '-qq'], quiet)
-  run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'chromium'], quiet)
   if (!existsSync(path)) throw new ProvisionError(`chromium installed but ${path} is missing`)
   return path
+}
+
+/** PostgreSQL's bin directory, as packages/local-infra/src/postgres.ts looks for it. */
+function postgresBinDir() {
+  const candidates = [process.env.CALSYNC_POSTGRES_BIN]
+  const debian = '/usr/lib/postgresql'
+  if (existsSync(debian)) {
+    const majors = readdirSync(debian).filter((name) => /^\d+$/.test(name))
+    for (const major of majors.sort((a, b) => Number(b) - Number(a))) candidates.push(join(debian, major, 'bin'))
+  }
+  return candidates.find((dir) => dir && existsSync(join(dir, 'postgres')) && existsSync(join(dir, 'initdb')))
+}
+
+/**
+ * FerretDB over PostgreSQL (CALSYNC_FERRETDB_BACKEND=postgresql, and the test of that path)
+ * runs the system's PostgreSQL in a directory of its own. On Debian as root it is installed
+ * from the distribution.
+ */
+export function ensurePostgres() {
+  if (postgresBinDir()) return
+  if (process.env.CALSYNC_POSTGRES_BIN || !aptInstall(['postgresql'], 'FerretDB over PostgreSQL')) {
+    throw new ProvisionError(
+      'FerretDB over PostgreSQL needs the PostgreSQL server binaries: install them (Debian: apt-get install postgresql) ' +
+        'or set CALSYNC_POSTGRES_BIN to their directory.',
+    )
+  }
+  if (!postgresBinDir())
+    throw new ProvisionError('postgresql installed but no /usr/lib/postgresql/<major>/bin/postgres')
 }
 
 /**

@@ -7,6 +7,7 @@ import {
   ensureDependencies,
   ensureNode,
   ensurePnpm,
+  ensurePostgres,
   ensureServers,
   ProvisionError,
   root,
@@ -15,7 +16,7 @@ import {
 
 const usage = 'usage: node scripts/run.mjs <test|start|service|check|chaos|exec> [args...]'
 
-/** Each command: whether it needs NATS/MongoDB provisioned, and the steps it runs in order. */
+/** Each command: what it needs provisioned (NATS/MongoDB, Chromium, PostgreSQL), and the steps it runs in order. */
 const commands = {
   check: {
     servers: null,
@@ -27,6 +28,7 @@ const commands = {
   test: {
     servers: { allowContainers: true },
     browser: true,
+    postgres: true,
     steps: (args) => [
       ['biome', 'ci', '--error-on-warnings', '.'],
       ['tsc', '-p', 'tsconfig.json'],
@@ -35,7 +37,11 @@ const commands = {
   },
   start: { servers: { allowContainers: false }, steps: (args) => [['node', 'scripts/start-stack.ts', ...args]] },
   // Kills and restarts its own NATS and database processes, so it needs the binaries, never containers.
-  chaos: { servers: { allowContainers: false }, steps: (args) => [['node', 'scripts/chaos/chaos.ts', ...args]] },
+  chaos: {
+    servers: { allowContainers: false },
+    postgres: true,
+    steps: (args) => [['node', 'scripts/chaos/chaos.ts', ...args]],
+  },
   service: { servers: null, steps: (args) => [['node', 'scripts/run-service.ts', ...args]] },
   exec: { servers: null, steps: (args) => [args] },
 }
@@ -73,6 +79,7 @@ async function main() {
   ensureDependencies(node, pnpm)
   if (command.servers) await ensureServers(command.servers)
   if (command.browser) ensureChromium()
+  if (command.postgres) ensurePostgres()
   process.stderr.write(`[provision] ready in ${((Date.now() - started) / 1000).toFixed(1)}s\n`)
 
   const env = withNodeOnPath(node, { ...process.env, CALSYNC_TOOLS_BIN: binDir })

@@ -4,7 +4,14 @@
 import { relative, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
-import { type ManagedProcess, spawnTethered, startFerretDb, startNatsServer, waitFor } from '@calsync/local-infra'
+import {
+  ferretDbBackend,
+  type ManagedProcess,
+  spawnTethered,
+  startFerretDb,
+  startNatsServer,
+  waitFor,
+} from '@calsync/local-infra'
 import { loadTenantsWithTokens } from './lib/tenants-with-tokens.ts'
 import { findService, SERVICES, type ServiceEntry } from './services.ts'
 import { chooseLogFormat, createLogLines } from './stack/log-lines.ts'
@@ -89,10 +96,11 @@ async function main() {
     say(`NATS ${nats.version} at ${nats.url}`, { dataDir: `${dataDir}/nats` })
   }
   if (!mongoUrl) {
-    const mongo = await startFerretDb({ dataDir, port: Number(env.CALSYNC_LOCAL_MONGO_PORT ?? 27017) })
+    const backend = ferretDbBackend(env)
+    const mongo = await startFerretDb({ dataDir, backend, port: Number(env.CALSYNC_LOCAL_MONGO_PORT ?? 27017) })
     servers.push(mongo.process)
     mongoUrl = mongo.url
-    say(`${mongo.version} at ${mongo.url}`, { dataDir: `${dataDir}/ferretdb` })
+    say(`${mongo.version} at ${mongo.url}`, { dataDir: `${dataDir}/${backend === 'sqlite' ? 'ferretdb' : 'postgres'}` })
   }
   // Without a real Cal.com, the sandbox stands in for it and sends its webhooks to our gateway.
   const useSandbox = !env.CALCOM_API_URL

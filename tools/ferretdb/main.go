@@ -1,4 +1,5 @@
-// Command ferretdb runs FerretDB v1 with its SQLite backend for local stacks and tests.
+// Command ferretdb runs FerretDB v1 for local stacks and tests: over SQLite by default, over
+// PostgreSQL when --postgresql-url is given.
 //
 // It wraps the embeddable package instead of building cmd/ferretdb because a
 // `go install` of cmd/ferretdb from the module proxy lacks the generated
@@ -21,12 +22,13 @@ import (
 func main() {
 	listenAddr := flag.String("listen-addr", "127.0.0.1:27017", "TCP address to listen on")
 	sqliteURL := flag.String("sqlite-url", "file:data/", "SQLite directory URI (must end with a slash)")
+	postgresqlURL := flag.String("postgresql-url", "", "PostgreSQL URL; when set, the PostgreSQL handler is used instead of SQLite")
 	logLevel := flag.String("log-level", "warn", "debug, info, warn or error")
 	showVersion := flag.Bool("version", false, "print the FerretDB version and exit")
 	flag.Parse()
 
 	if *showVersion {
-		fmt.Printf("ferretdb %s (sqlite)\n", moduleVersion())
+		fmt.Printf("ferretdb %s\n", moduleVersion())
 		return
 	}
 
@@ -37,12 +39,17 @@ func main() {
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 
-	db, err := ferretdb.New(&ferretdb.Config{
+	config := &ferretdb.Config{
 		Listener:  ferretdb.ListenerConfig{TCP: *listenAddr},
 		Logger:    logger,
 		Handler:   "sqlite",
 		SQLiteURL: *sqliteURL,
-	})
+	}
+	if *postgresqlURL != "" {
+		config.Handler = "postgresql"
+		config.PostgreSQLURL = *postgresqlURL
+	}
+	db, err := ferretdb.New(config)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "ferretdb: %v\n", err)
 		os.Exit(1)
@@ -51,7 +58,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	logger.Info("ferretdb listening", "addr", *listenAddr, "version", moduleVersion())
+	logger.Info("ferretdb listening", "addr", *listenAddr, "handler", config.Handler, "version", moduleVersion())
 	if err := db.Run(ctx); err != nil {
 		fmt.Fprintf(os.Stderr, "ferretdb: %v\n", err)
 		os.Exit(1)

@@ -9,7 +9,14 @@ export {
   startMongoContainer,
   startNatsContainer,
 } from './containers.ts'
-export { type LocalServerOptions, type RunningServer, startFerretDb, startNatsServer } from './local-servers.ts'
+export {
+  type FerretDbBackend,
+  ferretDbBackend,
+  type LocalServerOptions,
+  type RunningServer,
+  startFerretDb,
+  startNatsServer,
+} from './local-servers.ts'
 export {
   findFreePort,
   type ManagedProcess,

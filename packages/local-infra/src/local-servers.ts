@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs'
 import { createConnection } from 'node:net'
 import { join } from 'node:path'
 import { binaryVersion, findBinary } from './binaries.ts'
+import { postgresVersion, requirePostgresBinDir, spawnPostgres } from './postgres.ts'
 import { findFreePort, type ManagedProcess, spawnTethered, waitFor } from './processes.ts'
 
 export interface RunningServer {
@@ -66,12 +67,26 @@ export async function spawnNatsServer(
   return managed
 }
 
-/** FerretDB (MongoDB wire protocol over SQLite), its files under `dataDir`. */
-export async function startFerretDb(options: LocalServerOptions): Promise<RunningServer> {
-  const binary = ferretDbBinary()
-  const port = options.port ?? (await findFreePort())
-  const managed = await spawnFerretDb(binary, port, ferretDbDir(options.dataDir), options.output ?? 'ignore')
-  return { url: `mongodb://127.0.0.1:${port}/`, version: binaryVersion(binary), process: managed }
+/**
+ * Where FerretDB keeps its data: SQLite files (the default), or a PostgreSQL cluster of its own
+ * (`CALSYNC_FERRETDB_BACKEND=postgresql`; concurrent writers, equality filters pushed down).
+ */
+export type FerretDbBackend = 'sqlite' | 'postgresql'
+
+export function ferretDbBackend(env: NodeJS.ProcessEnv = process.env): FerretDbBackend {
+  const value = env.CALSYNC_FERRETDB_BACKEND || 'sqlite'
+  if (value !== 'sqlite' && value !== 'postgresql') {
+    throw new Error(`CALSYNC_FERRETDB_BACKEND: must be sqlite or postgresql, got ${JSON.stringify(value)}`)
+  }
+  return value
+}
+
+/** FerretDB (the MongoDB wire protocol) over SQLite files or PostgreSQL under `dataDir`. */
+export async function startFerretDb(
+  options: LocalServerOptions & { backend?: FerretDbBackend },
+): Promise<RunningServer> {
+  const server = await ferretDbServer({ ...options, port: options.port ?? (await findFreePort()) })
+  return { url: server.url, version: server.version, process: await server.spawn() }
 }
 
 export function ferretDbBinary(): string {
@@ -87,19 +102,70 @@ export function ferretDbDir(dataDir: string): string {
   return sqliteDir
 }
 
-/** Starts FerretDB on `port` over `sqliteDir`; resolves once it accepts connections. */
-export async function spawnFerretDb(
+/**
+ * FerretDB on `port` over its backend under `dataDir`, not yet started: `spawn` starts it (and
+ * its PostgreSQL first, on a port fixed here) and may be called again after a kill, over the
+ * same data.
+ */
+export async function ferretDbServer(options: {
+  dataDir: string
+  port: number
+  backend?: FerretDbBackend
+  output?: 'inherit' | 'ignore'
+}): Promise<{ url: string; version: string; spawn: () => Promise<ManagedProcess> }> {
+  const binary = ferretDbBinary()
+  const output = options.output ?? 'ignore'
+  const url = `mongodb://127.0.0.1:${options.port}/`
+  if ((options.backend ?? ferretDbBackend()) === 'sqlite') {
+    const sqliteDir = ferretDbDir(options.dataDir)
+    return {
+      url,
+      version: `${binaryVersion(binary)} over SQLite`,
+      spawn: () => spawnFerretDb(binary, options.port, [`--sqlite-url=file:${sqliteDir}/`], output),
+    }
+  }
+  const binDir = requirePostgresBinDir()
+  const postgresPort = await findFreePort()
+  const clusterDir = join(options.dataDir, 'postgres')
+  return {
+    url,
+    version: `${binaryVersion(binary)} over ${postgresVersion(binDir)}`,
+    async spawn() {
+      const postgres = await spawnPostgres(binDir, postgresPort, clusterDir, output)
+      try {
+        const ferretdb = await spawnFerretDb(binary, options.port, [`--postgresql-url=${postgres.url}`], output)
+        return bothProcesses(ferretdb, postgres.managed)
+      } catch (error) {
+        await postgres.managed.stop()
+        throw error
+      }
+    },
+  }
+}
+
+/** FerretDB and its PostgreSQL as one process: stopped in order (clients first), killed together. */
+function bothProcesses(ferretdb: ManagedProcess, postgres: ManagedProcess): ManagedProcess {
+  return {
+    name: 'ferretdb',
+    child: ferretdb.child,
+    async stop(graceMs) {
+      await ferretdb.stop(graceMs)
+      await postgres.stop(graceMs)
+    },
+    async kill() {
+      await Promise.all([ferretdb.kill(), postgres.kill()])
+    },
+  }
+}
+
+/** Starts FerretDB on `port` with its backend's flags; resolves once it accepts connections. */
+async function spawnFerretDb(
   binary: string,
   port: number,
-  sqliteDir: string,
+  backendArgs: string[],
   output: 'inherit' | 'ignore',
 ): Promise<ManagedProcess> {
-  const managed = spawnTethered(
-    'ferretdb',
-    binary,
-    [`--listen-addr=127.0.0.1:${port}`, `--sqlite-url=file:${sqliteDir}/`],
-    { output },
-  )
+  const managed = spawnTethered('ferretdb', binary, [`--listen-addr=127.0.0.1:${port}`, ...backendArgs], { output })
   try {
     await waitFor('ferretdb', () => canConnect(port), 20_000, managed.child)
   } catch (error) {

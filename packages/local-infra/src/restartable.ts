@@ -3,11 +3,10 @@ import { binaryVersion } from './binaries.ts'
 import { MONGO_IMAGE } from './containers.ts'
 import {
   canConnect,
-  ferretDbBinary,
-  ferretDbDir,
+  type FerretDbBackend,
+  ferretDbServer,
   natsServerBinary,
   natsStoreDir,
-  spawnFerretDb,
   spawnNatsServer,
 } from './local-servers.ts'
 import { findFreePort, type ManagedProcess, waitFor } from './processes.ts'
@@ -28,22 +27,16 @@ export interface RestartableServer {
   dispose(): Promise<void>
 }
 
-/** FerretDB over SQLite files under `dataDir`, on `port` (a free one by default). */
+/** FerretDB over its backend's files under `dataDir` (see `ferretDbBackend`), on `port` (a free one by default). */
 export async function startRestartableFerretDb(options: {
   dataDir: string
   port?: number
+  backend?: FerretDbBackend
   output?: 'inherit' | 'ignore'
 }): Promise<RestartableServer> {
-  const binary = ferretDbBinary()
   const port = options.port ?? (await findFreePort())
-  const sqliteDir = ferretDbDir(options.dataDir)
-  return restartableProcess({
-    name: 'FerretDB',
-    url: `mongodb://127.0.0.1:${port}/`,
-    version: binaryVersion(binary),
-    port,
-    spawn: () => spawnFerretDb(binary, port, sqliteDir, options.output ?? 'ignore'),
-  })
+  const server = await ferretDbServer({ ...options, port })
+  return restartableProcess({ name: 'FerretDB', url: server.url, version: server.version, port, spawn: server.spawn })
 }
 
 /** nats-server with JetStream over files under `dataDir`: streams, consumers and KV survive a restart. */
