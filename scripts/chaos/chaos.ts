@@ -77,6 +77,9 @@ async function main(): Promise<number> {
         CALCOM_TIMEOUT: '3s',
         CALSYNC_SYNC_BACKOFF: '500ms,1s,2s,4s',
         CALSYNC_CALCOM_CALLS_PER_MINUTE: '3000',
+        // The figures are the webhook path's (the front door retries every delivery): the
+        // reconciler is proven on its own (services/calcom-sync/test/reconciler.test.ts).
+        CALSYNC_RECONCILE_INTERVAL: '0s',
       },
     },
   )

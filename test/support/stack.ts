@@ -31,6 +31,7 @@ async function connectProcess(names: Names) {
   const tenants: TenantRegistry = await openTenantRegistry({ nc, names, logger: quietLogger() })
   const mongo: MongoClient = await connectTestMongo()
   return {
+    nc,
     js: jetstream(nc),
     tenants,
     mongo,
@@ -54,7 +55,7 @@ export async function startStack(options: StackOptions = {}) {
   const appointments: AppointmentsHarness = await startAppointmentsHarness(
     options.afterEventWrite ? { components: { afterEventWrite: options.afterEventWrite } } : {},
   )
-  const { names, js, jsm, tenants } = appointments
+  const { names, nc, js, jsm, tenants } = appointments
   // The first gateway and calcom-sync share appointments' connection, as with one instance before.
   const processes = await Promise.all(Array.from({ length: 2 * (count - 1) }, () => connectProcess(names)))
   const [gatewayProcesses, syncProcesses] = [processes.slice(0, count - 1), processes.slice(count - 1)]
@@ -99,6 +100,7 @@ export async function startStack(options: StackOptions = {}) {
   await ensureConsumer(jsm, definition)
   const syncOptions = {
     db: syncDb,
+    nc,
     js,
     names,
     tenants,
@@ -112,6 +114,9 @@ export async function startStack(options: StackOptions = {}) {
     concurrency: 4,
     // A worker killed by a test frees its appointments this soon.
     leaseTtlMs: 3000,
+    // Passes only when a test asks for one: a schedule would add Cal.com calls no test expects.
+    reconcileIntervalMs: 0,
+    reconcileBudgetShare: 0.2,
   } satisfies SyncDeps
   // Every instance the same options but its own connections, registry and log.
   const allSyncOptions: SyncDeps[] = [
@@ -119,6 +124,7 @@ export async function startStack(options: StackOptions = {}) {
     ...syncProcesses.map((own, index) => ({
       ...syncOptions,
       db: own.mongo.db(syncDb.databaseName),
+      nc: own.nc,
       js: own.js,
       tenants: own.tenants,
       logger: instanceLogger('calcom-sync', index + 1),

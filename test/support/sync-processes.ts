@@ -17,6 +17,8 @@ export async function startSyncProcesses(s: Stack, count: number) {
     CALSYNC_LEASE_TTL: '3s',
     CALSYNC_CALCOM_CALLS_PER_MINUTE: '1000',
     CALSYNC_SYNC_CONCURRENCY: '4',
+    // Held-back webhooks are the schedules' own perturbation: no reconcile pass repairs them early.
+    CALSYNC_RECONCILE_INTERVAL: '0s',
     LOG_LEVEL: 'info',
   }
   const slots: Array<ServiceProcess | undefined> = Array.from({ length: count })

@@ -145,6 +145,7 @@ export function createCalcomSandbox(options: CalcomSandboxOptions): CalcomSandbo
         .all()
         .filter((booking) => !tenantId || booking.tenantId === tenantId)
         .map((booking) => ({ ...booking })),
+    deleteBooking: (uid) => store.remove(uid),
     requests: () => requestLog.all(),
     webhooks: () => sender.deliveries(),
     flushWebhooks: () => sender.flush(),

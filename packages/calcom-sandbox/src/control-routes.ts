@@ -11,6 +11,8 @@ export interface SandboxControl {
   /** Lifts queued faults (of one tenant, when given) without touching bookings or logs. */
   clearFaults(tenantId?: string): number
   bookings(tenantId?: string): Booking[]
+  /** Removes a booking without a webhook (false: there was none). */
+  deleteBooking(uid: string): boolean
   requests(): RequestRecord[]
   webhooks(): WebhookDelivery[]
   flushWebhooks(): Promise<void>
@@ -38,6 +40,11 @@ export function controlRoutes(app: FastifyInstance, control: SandboxControl): vo
     return { status: 'cleared', cleared: control.clearFaults(tenantId) }
   })
   app.get('/_sandbox/bookings', async (request) => control.bookings((request.query as { tenantId?: string }).tenantId))
+  app.delete('/_sandbox/bookings/:uid', async (request) => {
+    const { uid } = request.params as { uid: string }
+    if (!control.deleteBooking(uid)) throw notFound(`no booking ${uid}`)
+    return { status: 'deleted', uid }
+  })
   app.get('/_sandbox/requests', async () => control.requests())
   app.get('/_sandbox/webhooks', async () => control.webhooks())
   app.post('/_sandbox/webhooks/flush', async () => {

@@ -111,6 +111,10 @@ export function createSandboxStore() {
       bookings.set(uid, next)
       return next
     },
+    /** Gone without a trace, as an admin's delete on Cal.com leaves it (no webhook, 404 on read). */
+    remove(uid: string): boolean {
+      return bookings.delete(uid)
+    },
     reset(): void {
       bookings.clear()
     },

@@ -27,6 +27,8 @@ export const ERROR_CODES = {
   idempotencyConflict: 'idempotency_conflict',
   // Database
   duplicateKey: 'duplicate_key',
+  // Reconciler: calsync and Cal.com apart in a way only an operator can settle
+  drift: 'drift',
   // Cal.com calls (retryable)
   calcomNetwork: 'calcom_network_error',
   calcomTimeout: 'calcom_timeout',

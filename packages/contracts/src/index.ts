@@ -32,6 +32,16 @@ export {
   CalcomBookingWebhook,
   VerifiedWebhook,
 } from './messages/calcom-webhook.ts'
+export {
+  DRIFT_KINDS,
+  ReconcileAppointment,
+  ReconcileDifference,
+  ReconcileReply,
+  ReconcileRequest,
+  ReconcileViewReply,
+  ReconcileViewRequest,
+  TenantReconcileReport,
+} from './messages/reconcile.ts'
 export { REVIEW_KINDS, ReviewKind, ReviewRequest } from './messages/review-request.ts'
 export {
   BookingStep,

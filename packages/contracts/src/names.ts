@@ -27,6 +27,8 @@ export interface Names {
     reviews: string
     /** Request/reply commands served by the appointments service (e.g. resync queries). */
     appointmentsCommand(command: string): string
+    /** Request/reply commands served by calcom-sync (the reconciler). */
+    calcomSyncCommand(command: string): string
   }
 }
 
@@ -68,6 +70,7 @@ export function createNames(namespace = ''): Names {
       review: (tenantId, kind) => subject('review', tenantId, kind),
       reviews: subject('review', '>'),
       appointmentsCommand: (command) => subject('calsync', 'appointments', command),
+      calcomSyncCommand: (command) => subject('calsync', 'calcom-sync', command),
     },
   }
 }

@@ -1,6 +1,7 @@
 // @calsync/service-kit — what the four calsync services share: config, logging, tracing,
 // NATS and MongoDB connections, the HTTP app factory, metrics, graceful shutdown and the tenant registry.
 
+export { type CommandFailures, sendCommand, serveCommand } from './commands.ts'
 export {
   type BaseConfig,
   type BaseConfigOptions,

@@ -23,6 +23,7 @@ import { createCalcomBookingHandler } from './calcom/calcom-booking-handler.ts'
 import { startCalcomWebhookConsumer, type WebhookWait } from './calcom/calcom-webhook-consumer.ts'
 import { createTargets } from './calcom/webhook-target.ts'
 import { startCommandsResponder } from './commands/commands-responder.ts'
+import { createReconcileView } from './commands/reconcile-view.ts'
 import { createResync } from './commands/resync.ts'
 import { createAppointmentsMetrics } from './metrics.ts'
 import { startOutboxRelay } from './outbox/outbox-relay.ts'
@@ -136,7 +137,13 @@ export async function startComponents(deps: ComponentDeps) {
     logger: deps.logger,
   })
   const resync = createResync({ store, locks, writer, onEvent: () => kick() })
-  const commands = startCommandsResponder({ nc: deps.nc, names: deps.names, resync, logger: deps.logger })
+  const commands = startCommandsResponder({
+    nc: deps.nc,
+    names: deps.names,
+    resync,
+    reconcileView: createReconcileView({ store }),
+    logger: deps.logger,
+  })
   return {
     store,
     claims,

@@ -12,6 +12,14 @@ export interface Config extends BaseConfig {
   ackWaitMs: number
   /** An appointment's lease: renewed while a sync runs; a dead holder's frees after it. */
   leaseTtlMs: number
+  /** Every tenant reconciled against Cal.com this often (0s: only on demand). */
+  reconcileIntervalMs: number
+  /** The part of a tenant's Cal.com calls per minute the reconciler may spend. */
+  reconcileBudgetShare: number
+  /** Upcoming bookings compared in full each pass. */
+  reconcileHorizonMs: number
+  /** Re-read before the watermark each pass. */
+  reconcileOverlapMs: number
   /**
    * Test-only fault injection: `exit-<point>` SIGKILLs the process the first time a sync reaches
    * that point (sync-worker.ts SyncFaultPoint), so tests can kill it exactly there.
@@ -40,6 +48,14 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (ackWaitMs < 1000) throw new ConfigError('CALSYNC_SYNC_ACK_WAIT', 'must be at least 1s')
   const [leaseTtlMs = 30_000] = read.durations('CALSYNC_LEASE_TTL', '30s')
   if (leaseTtlMs < 1000) throw new ConfigError('CALSYNC_LEASE_TTL', 'must be at least 1s')
+  const [reconcileIntervalMs = 300_000] = read.durations('CALSYNC_RECONCILE_INTERVAL', '5m')
+  const [reconcileHorizonMs = 0] = read.durations('CALSYNC_RECONCILE_HORIZON', '1440h')
+  if (reconcileHorizonMs < 60_000) throw new ConfigError('CALSYNC_RECONCILE_HORIZON', 'must be at least 1m')
+  const [reconcileOverlapMs = 0] = read.durations('CALSYNC_RECONCILE_OVERLAP', '10m')
+  const reconcileBudgetShare = Number(read.optional('CALSYNC_RECONCILE_BUDGET_SHARE') ?? 0.2)
+  if (!(reconcileBudgetShare > 0 && reconcileBudgetShare <= 0.5)) {
+    throw new ConfigError('CALSYNC_RECONCILE_BUDGET_SHARE', 'must be a number above 0 and at most 0.5')
+  }
   return {
     ...loadBaseConfig(env, {
       serviceName: 'calcom-sync',
@@ -54,6 +70,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     concurrency: positive('CALSYNC_SYNC_CONCURRENCY', 8),
     ackWaitMs,
     leaseTtlMs,
+    reconcileIntervalMs,
+    reconcileBudgetShare,
+    reconcileHorizonMs,
+    reconcileOverlapMs,
     faultInjection: read.oneOf('CALSYNC_FAULT_INJECTION', FAULT_INJECTIONS, 'none'),
   }
 }

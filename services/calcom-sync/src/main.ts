@@ -16,6 +16,7 @@ runMain('calcom-sync', async () => {
 
   const components = await startComponents({
     db: runtime.db,
+    nc: runtime.nc,
     js: runtime.js,
     names: config.names,
     tenants: runtime.tenants,
@@ -28,6 +29,9 @@ runMain('calcom-sync', async () => {
     tenantCallsPerMinute: config.tenantCallsPerMinute,
     concurrency: config.concurrency,
     leaseTtlMs: config.leaseTtlMs,
+    reconcileIntervalMs: config.reconcileIntervalMs,
+    reconcileBudgetShare: config.reconcileBudgetShare,
+    reconcileSettings: { horizonMs: config.reconcileHorizonMs, overlapMs: config.reconcileOverlapMs },
     ...(config.faultInjection === 'none'
       ? {}
       : {

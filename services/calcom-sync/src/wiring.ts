@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import type { ConsumerDefinition, Names } from '@calsync/contracts'
 import {
   createPoisonReporter,
@@ -7,10 +8,13 @@ import {
   type TenantRegistry,
 } from '@calsync/service-kit'
 import type { JetStreamClient } from '@nats-io/jetstream'
+import type { NatsConnection } from '@nats-io/transport-node'
 import type { Db } from 'mongodb'
 import { type CallGate, createCalcomClient } from './calcom/calcom-client.ts'
 import { callBudgetKeyOf, openCallBudget } from './calcom/call-budget.ts'
 import { createSyncMetrics } from './metrics.ts'
+import { startReconciler } from './reconcile/reconcile-wiring.ts'
+import { DEFAULT_RECONCILER_SETTINGS, type ReconcilerSettings } from './reconcile/tenant-reconciler.ts'
 import { createBookingReconciler } from './sync/booking-reconciler.ts'
 import { createSyncReporter } from './sync/sync-reporter.ts'
 import { createSyncStore } from './sync/sync-store.ts'
@@ -18,6 +22,7 @@ import { createSyncCounters, type SyncWorkerDeps, startSyncWorker } from './sync
 
 export interface ComponentDeps {
   db: Db
+  nc: NatsConnection
   js: JetStreamClient
   names: Names
   tenants: TenantRegistry
@@ -35,6 +40,11 @@ export interface ComponentDeps {
   leaseTtlMs?: number
   /** The budget's window; tests shorten it. */
   budgetWindowMs?: number
+  /** How often each tenant is reconciled against Cal.com; 0: only on demand. */
+  reconcileIntervalMs: number
+  /** The part of each tenant's Cal.com budget the reconciler may spend (the rest is the syncs'). */
+  reconcileBudgetShare: number
+  reconcileSettings?: Partial<ReconcilerSettings>
   /** Test-only fault injection (CALSYNC_FAULT_INJECTION). */
   faultPoint?: SyncWorkerDeps['faultPoint']
 }
@@ -58,14 +68,31 @@ export async function startComponents(deps: ComponentDeps) {
     beforeCall: (apiKey, signal) => budget.acquire(callBudgetKeyOf(apiKey), signal),
     rateLimited: (apiKey, waitMs) => budget.block(callBudgetKeyOf(apiKey), Date.now() + waitMs),
   }
-  const calcom = createCalcomClient({
+  // The reconciler's calls take a turn of its own share first, then one of the key's whole budget:
+  // they count against Cal.com's limit like any call, but can never take more than the share.
+  const share = await openCallBudget({
+    js: deps.js,
+    bucket: deps.names.buckets.calcomBudget,
+    limit: Math.max(1, Math.floor(deps.tenantCallsPerMinute * deps.reconcileBudgetShare)),
+    windowMs: deps.budgetWindowMs ?? 60_000,
+    logger: deps.logger,
+  })
+  const reconcileGate: CallGate = {
+    async beforeCall(apiKey, signal) {
+      await share.acquire(`share_${callBudgetKeyOf(apiKey)}`, signal)
+      await gate.beforeCall(apiKey, signal)
+    },
+    rateLimited: gate.rateLimited,
+  }
+  const clientOptions = {
     baseUrl: deps.calcomApiUrl,
-    gate,
     signal: lifetime.signal,
     connectTimeoutMs: deps.calcomTimeoutMs,
     headersTimeoutMs: deps.calcomTimeoutMs,
     bodyTimeoutMs: deps.calcomTimeoutMs,
-  })
+  }
+  const calcom = createCalcomClient({ ...clientOptions, gate })
+  const reconcileCalcom = createCalcomClient({ ...clientOptions, gate: reconcileGate })
   const counters = createSyncCounters()
   const worker = await startSyncWorker({
     js: deps.js,
@@ -84,6 +111,19 @@ export async function startComponents(deps: ComponentDeps) {
     counters,
     metrics: createSyncMetrics(deps.meter),
   })
+  const reconciler = await startReconciler({
+    db: deps.db,
+    nc: deps.nc,
+    js: deps.js,
+    names: deps.names,
+    tenants: deps.tenants,
+    calcom: reconcileCalcom,
+    leases: store,
+    owner: `reconciler-${randomUUID()}`,
+    intervalMs: deps.reconcileIntervalMs,
+    settings: { ...DEFAULT_RECONCILER_SETTINGS, ...deps.reconcileSettings },
+    logger: deps.logger,
+  })
   const backlog = observeConsumerBacklog({
     meter: deps.meter,
     js: deps.js,
@@ -94,12 +134,15 @@ export async function startComponents(deps: ComponentDeps) {
     store,
     counters,
     consumersRunning: () => worker.isRunning(),
-    /** Stop order: the worker (in-flight syncs finish), then the HTTP connections to Cal.com. */
+    reconciler: reconciler.runner,
+    /** Stop order: the reconciler and the worker (in-flight work finishes), then the HTTP connections to Cal.com. */
     async stop() {
       lifetime.abort(new Error('calcom-sync is stopping'))
       backlog.stop()
+      await reconciler.stop()
       await worker.stop()
       await calcom.close()
+      await reconcileCalcom.close()
     },
   }
 }

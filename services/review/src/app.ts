@@ -3,9 +3,11 @@ import type { FastifyInstance } from 'fastify'
 import type { Authenticate } from './auth/review-auth.ts'
 import type { AppointmentsCommands } from './commands/appointments-commands.ts'
 import { dashboardRoutes } from './dashboard/dashboard-routes.ts'
-import { AppointmentsUnavailableError, StreamUnavailableError } from './errors.ts'
+import { DependencyUnavailableError, StreamUnavailableError } from './errors.ts'
 import { reviewItemsRoutes } from './items/review-items-routes.ts'
 import type { ReviewItemsStore } from './items/review-items-store.ts'
+import type { ReconcileCommands } from './reconcile/reconcile-commands.ts'
+import { reconcileRoutes } from './reconcile/reconcile-routes.ts'
 import type { StoredMessageReplay } from './replay/stored-message-replay.ts'
 import { resyncRoutes } from './resync/resync-routes.ts'
 import { statsRoutes } from './stats/stats-routes.ts'
@@ -19,6 +21,7 @@ export interface AppDeps {
   items: ReviewItemsStore
   results: SyncResultsStore
   commands: AppointmentsCommands
+  reconcile: ReconcileCommands
   replay: StoredMessageReplay
   authenticate: Authenticate
   clock?: () => Date
@@ -35,13 +38,14 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     })
     // The kit hides every 5xx message; these are the operator's answer ("start appointments").
     api.setErrorHandler((error, request, reply) => {
-      if (!(error instanceof AppointmentsUnavailableError || error instanceof StreamUnavailableError)) throw error
+      if (!(error instanceof DependencyUnavailableError || error instanceof StreamUnavailableError)) throw error
       request.log.warn({ err: error }, 'a dependency of the review API is unavailable')
       return reply.code(503).send({ error: error.code, message: error.message })
     })
     await api.register(reviewItemsRoutes, routeDeps)
     await api.register(statsRoutes, routeDeps)
     await api.register(resyncRoutes, routeDeps)
+    await api.register(reconcileRoutes, routeDeps)
   })
   app.register(dashboardRoutes)
   return app

@@ -8,11 +8,14 @@ export interface Config extends BaseConfig {
   adminToken: string | undefined
   /** How long a command to the appointments service may take before the API answers 503. */
   commandTimeoutMs: number
+  /** How long `POST /v1/reconcile` waits for calcom-sync's pass. */
+  reconcileTimeoutMs: number
 }
 
 export function loadConfig(env: Record<string, string | undefined>): Config {
   const read = createEnvReader(env)
   const [commandTimeoutMs = 10_000] = read.durations('CALSYNC_COMMAND_TIMEOUT', '10s')
+  const [reconcileTimeoutMs = 300_000] = read.durations('CALSYNC_RECONCILE_TIMEOUT', '5m')
   return {
     ...loadBaseConfig(env, {
       serviceName: 'review',
@@ -22,5 +25,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     }),
     adminToken: read.optional('CALSYNC_ADMIN_TOKEN'),
     commandTimeoutMs,
+    reconcileTimeoutMs,
   }
 }

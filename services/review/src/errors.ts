@@ -17,12 +17,16 @@ export class ReviewItemConflictError extends AppError {
   }
 }
 
-/** The appointments service did not answer a command (no responders, timeout, or its own failure). */
-export class AppointmentsUnavailableError extends AppError {
-  override name = 'AppointmentsUnavailableError'
+/** A service the review API asks did not answer a command (no responders, timeout, or its own failure). */
+export class DependencyUnavailableError extends AppError {
+  override name = 'DependencyUnavailableError'
   constructor(message: string, cause?: unknown) {
     super(ERROR_CODES.unavailable, message, { statusCode: 503, cause })
   }
+}
+
+export class AppointmentsUnavailableError extends DependencyUnavailableError {
+  override name = 'AppointmentsUnavailableError'
 }
 
 /** JetStream did not answer a read or publish of a stored message (a replay). */
@@ -35,6 +39,10 @@ export class StreamUnavailableError extends AppError {
 
 export function unauthorized(message: string): AppError {
   return new AppError(ERROR_CODES.unauthorized, message, { statusCode: 401 })
+}
+
+export function notFound(message: string): AppError {
+  return new AppError(ERROR_CODES.notFound, message, { statusCode: 404 })
 }
 
 export function badRequest(message: string): AppError {

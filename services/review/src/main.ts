@@ -25,6 +25,7 @@ runMain('review', async () => {
     meter: runtime.metrics.meter,
     adminToken: config.adminToken,
     commandTimeoutMs: config.commandTimeoutMs,
+    reconcileTimeoutMs: config.reconcileTimeoutMs,
   })
   const app = buildApp({
     logger: runtime.logger,
@@ -33,6 +34,7 @@ runMain('review', async () => {
     items: components.items,
     results: components.results,
     commands: components.commands,
+    reconcile: components.reconcile,
     replay: components.replay,
     authenticate: components.authenticate,
   })

@@ -10,6 +10,7 @@ import { startReviewRequestsConsumer } from './intake/review-requests-consumer.t
 import { startSyncResultsConsumer } from './intake/sync-results-consumer.ts'
 import { createReviewItemsStore } from './items/review-items-store.ts'
 import { observeOpenReviewItems } from './metrics.ts'
+import { createReconcileCommands } from './reconcile/reconcile-commands.ts'
 import { createStoredMessageReplay } from './replay/stored-message-replay.ts'
 import { createSyncResultsStore } from './stats/sync-results-store.ts'
 import { reviewTopology } from './topology.ts'
@@ -26,8 +27,12 @@ export interface ComponentDeps {
   meter: Meter
   adminToken: string | undefined
   commandTimeoutMs: number
+  /** A reconcile pass lists Cal.com within the reconciler's share of the budget: minutes, at worst. */
+  reconcileTimeoutMs?: number
   clock?: () => Date
 }
+
+const DEFAULT_RECONCILE_TIMEOUT_MS = 5 * 60_000
 
 /**
  * The object graph of the review service, shared by main.ts and the tests so both run the same
@@ -55,6 +60,11 @@ export async function startComponents(deps: ComponentDeps) {
     results,
     clock,
     commands: createAppointmentsCommands({ nc: deps.nc, names: deps.names, timeoutMs: deps.commandTimeoutMs }),
+    reconcile: createReconcileCommands({
+      nc: deps.nc,
+      names: deps.names,
+      timeoutMs: deps.reconcileTimeoutMs ?? DEFAULT_RECONCILE_TIMEOUT_MS,
+    }),
     replay: createStoredMessageReplay({
       js: deps.js,
       jsm: deps.jsm,

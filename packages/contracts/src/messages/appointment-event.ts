@@ -61,7 +61,15 @@ export const AppointmentEvent = Type.Union([
   Type.Object({ type: Type.Literal('appointment.booked'), ...eventFields }),
   Type.Object({ type: Type.Literal('appointment.cancelled'), ...eventFields }),
   Type.Object({ type: Type.Literal('appointment.rescheduled'), ...eventFields }),
-  Type.Object({ type: Type.Literal('appointment.sync_requested'), ...eventFields }),
+  Type.Object({
+    type: Type.Literal('appointment.sync_requested'),
+    ...eventFields,
+    /**
+     * Cal.com was seen not to hold this version (the reconciler found its booking gone or
+     * elsewhere): calcom-sync must look, not answer from what it recorded.
+     */
+    verify: Type.Optional(Type.Boolean()),
+  }),
 ])
 export type AppointmentEvent = Type.Static<typeof AppointmentEvent>
 

@@ -19,6 +19,8 @@ export const ResyncRequest = Type.Object(
     dryRun: Type.Boolean(),
     /** Who asked, for the log and the re-drive event. */
     requestedBy: Type.String({ minLength: 1 }),
+    /** The re-drive's event asks calcom-sync to check Cal.com even where its record says synced. */
+    verify: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 )

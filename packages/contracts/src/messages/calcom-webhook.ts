@@ -77,5 +77,10 @@ export const VerifiedWebhook = Type.Object({
   deliveryId: Type.String({ minLength: 1 }),
   receivedAt: Type.String({ format: 'date-time' }),
   webhook: CalcomBookingWebhook,
+  /**
+   * `reconciler`: not a delivery but a change the reconciler found on Cal.com that no webhook
+   * told (its body rebuilt from the booking); applied exactly like a delivery.
+   */
+  via: Type.Optional(Type.Union([Type.Literal('webhook'), Type.Literal('reconciler')])),
 })
 export type VerifiedWebhook = Type.Static<typeof VerifiedWebhook>

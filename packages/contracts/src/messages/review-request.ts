@@ -4,6 +4,8 @@ import Type from 'typebox'
  * `unapplied_webhook`: a verified Cal.com webhook calsync accepted (2xx) but cannot apply safely
  * (its booking is unknown, its times are implausible, it waited too long for what it depends on);
  * its detail names the stored message (`stream`, `streamSequence`, `subject`) so a retry replays it.
+ * `drift`: the reconciler found calsync and Cal.com apart in a way it cannot decide safely (two open
+ * bookings for one appointment, …); its detail names both sides.
  */
 export const REVIEW_KINDS = [
   'sync_failed',
@@ -11,6 +13,7 @@ export const REVIEW_KINDS = [
   'unmapped_event_type',
   'poison_message',
   'unapplied_webhook',
+  'drift',
 ] as const
 export const ReviewKind = Type.Enum(REVIEW_KINDS)
 export type ReviewKind = (typeof REVIEW_KINDS)[number]

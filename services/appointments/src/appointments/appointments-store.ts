@@ -25,6 +25,8 @@ export interface EventDoc {
   op?: string
   /** What this version tells about the Cal.com booking chain (a customer's hop or cancel). */
   chainFacts?: ChainFact[]
+  /** A re-drive that must be checked against Cal.com (AppointmentEvent `verify`). */
+  verify?: boolean
 }
 
 export function snapshotOfDoc(doc: AppointmentDoc): AppointmentSnapshot {

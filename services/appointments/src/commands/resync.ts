@@ -25,7 +25,7 @@ export function createResync(deps: {
   const { store } = deps
   const clock = deps.clock ?? (() => new Date())
 
-  async function redrive(state: SyncDoc, requestedBy: string, now: Date): Promise<boolean> {
+  async function redrive(state: SyncDoc, requestedBy: string, verify: boolean, now: Date): Promise<boolean> {
     return deps.locks.withLock(state._id, { waitMs: 5000 }, async (lock) => {
       await deps.writer.recover(lock)
       const doc = await store.find(state.tenantId, state._id)
@@ -44,6 +44,7 @@ export function createResync(deps: {
         snapshot: { ...snapshot, calcomBookingUid: sync.calcomBookingUid ?? snapshot.calcomBookingUid },
         initiatedBy: { origin: 'system', via: `redrive:${requestedBy}` },
         trace: {},
+        ...(verify ? { verify: true } : {}),
       }
       // The outbox entry first: it is what reaches calcom-sync; the history and the state follow.
       for (const collection of [store.outbox, store.events]) {
@@ -78,7 +79,8 @@ export function createResync(deps: {
       const appointmentIds = states.map((state) => state._id)
       if (request.dryRun) return { matched: states.length, appointmentIds, dispatched: 0 }
       let dispatched = 0
-      for (const state of states) if (await redrive(state, request.requestedBy, now)) dispatched++
+      for (const state of states)
+        if (await redrive(state, request.requestedBy, request.verify === true, now)) dispatched++
       if (dispatched > 0) deps.onEvent()
       return { matched: states.length, appointmentIds, dispatched }
     },

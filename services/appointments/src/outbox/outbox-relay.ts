@@ -25,6 +25,7 @@ export interface OutboxRelay {
 
 export function toAppointmentEvent(event: EventDoc): AppointmentEvent {
   return {
+    ...(event.type === 'appointment.sync_requested' && event.verify ? { verify: true } : {}),
     type: event.type,
     eventId: event._id,
     tenantId: event.tenantId,

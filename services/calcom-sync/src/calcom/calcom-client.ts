@@ -16,7 +16,10 @@ export interface CalcomBooking {
   metadata?: Record<string, unknown> | null
   rescheduledToUid?: string | null
   rescheduledFromUid?: string | null
-  attendees: Array<{ name: string; email: string; timeZone: string }>
+  attendees: Array<{ name: string; email: string; timeZone: string; phoneNumber?: string | null }>
+  createdAt?: string
+  /** Null for a booking never updated (Cal.com's listing filters by it only when set). */
+  updatedAt?: string | null
 }
 
 export interface CreateBookingInput {
@@ -29,10 +32,15 @@ export interface CreateBookingInput {
 export interface ListBookingsQuery {
   attendeeEmail?: string
   eventTypeId?: number
+  /** Comma-separated event type ids. */
+  eventTypeIds?: string
+  bookingUid?: string
   afterStart?: string
   beforeEnd?: string
   afterCreatedAt?: string
+  afterUpdatedAt?: string
   sortCreated?: 'asc' | 'desc'
+  sortUpdatedAt?: 'asc' | 'desc'
   status?: string
   take?: number
   skip?: number

@@ -43,6 +43,17 @@ export async function holdLease(appointmentId: string, options: LeaseOptions): P
   const { store, owner, ttlMs } = options
   const pollMs = options.pollMs ?? Math.max(50, Math.min(500, Math.floor(ttlMs / 20)))
   while (!(await store.acquireLease(appointmentId, owner, ttlMs))) await sleep(pollMs, options.signal)
+  return keptRenewed(appointmentId, options)
+}
+
+/** The lease if it is free now (or its holder's expired), else undefined: for work that can wait for a later turn. */
+export async function tryHoldLease(key: string, options: LeaseOptions): Promise<HeldLease | undefined> {
+  if (!(await options.store.acquireLease(key, options.owner, options.ttlMs))) return undefined
+  return keptRenewed(key, options)
+}
+
+function keptRenewed(appointmentId: string, options: LeaseOptions): HeldLease {
+  const { store, owner, ttlMs } = options
   // Until a renewal proves otherwise, the lease is ours up to this instant (minus a margin for clock skew).
   let safeUntil = Date.now() + ttlMs * 0.8
   let lost = false

@@ -199,7 +199,9 @@ export function createBookingReconciler(deps: { calcom: CalcomClient; store: Syn
 
       /** The one call of an undoubted change, or undefined when only a look-up can tell. */
       function directCall(): PlannedCall | null | undefined {
-        if (input.retry || mapping.inFlight) return undefined
+        // A re-drive that asks to verify: the reconciler saw Cal.com not hold what the mapping says.
+        const verify = event.type === 'appointment.sync_requested' && event.verify === true
+        if (input.retry || mapping.inFlight || verify) return undefined
         const snapshotUid = snapshot.calcomBookingUid
         if (snapshotUid && !mapping.uidHistory.includes(snapshotUid)) return undefined
         const uid = mapping.calcomBookingUid

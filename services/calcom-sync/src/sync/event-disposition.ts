@@ -10,7 +10,8 @@ import type { MappingDoc } from './sync-store.ts'
  * - `adopt`: a change that came from Cal.com: remember what Cal.com holds, call nothing (I5).
  * - `republish`: this very event was synced; its result may not have been published (crash,
  *   NATS failure), so publish the recorded one again under the same message id.
- * - `confirm`: a re-drive of a version Cal.com already reflects: answer it from the mapping.
+ * - `confirm`: a re-drive of a version Cal.com already reflects: answer it from the mapping
+ *   (unless the re-drive asks to `verify`: the reconciler saw Cal.com not reflect it).
  * - `sync`: bring Cal.com to this version.
  */
 export type Disposition = 'superseded' | 'adopt' | 'republish' | 'confirm' | 'sync'
@@ -32,11 +33,12 @@ export const newestSeen = (a: SeenKey, b: SeenKey): SeenKey => (compareSeen(a, b
 
 export function dispositionOf(
   mapping: Pick<MappingDoc, 'seen' | 'syncedVersion' | 'lastResult'>,
-  event: Pick<AppointmentEvent, 'version' | 'eventId' | 'origin'>,
+  event: Pick<AppointmentEvent, 'version' | 'eventId' | 'origin'> & { verify?: boolean | undefined },
 ): Disposition {
   if (compareSeen(seenKeyOf(event), mapping.seen) < 0) return 'superseded'
   if (event.origin === 'calcom') return event.version > mapping.syncedVersion ? 'adopt' : 'superseded'
   if (event.version > mapping.syncedVersion) return 'sync'
   if (event.version < mapping.syncedVersion) return 'superseded'
-  return mapping.lastResult?.body.eventId === event.eventId ? 'republish' : 'confirm'
+  if (mapping.lastResult?.body.eventId === event.eventId) return 'republish'
+  return event.verify ? 'sync' : 'confirm'
 }

@@ -35,6 +35,18 @@ const rows: Array<[name: string, mapping: string, event: string, expected: Dispo
     'republish',
   ],
   ['a re-drive of the synced version', 'seen 2.0 synced 2 recorded a:v2', 'a:v2:r1 admin', 'confirm'],
+  [
+    'a re-drive of the synced version Cal.com was seen not to hold (the reconciler’s)',
+    'seen 2.0 synced 2 recorded a:v2',
+    'a:v2:r1 admin verify',
+    'sync',
+  ],
+  [
+    'a verifying re-drive seen again after its sync',
+    'seen 2.1 synced 2 recorded a:v2:r1',
+    'a:v2:r1 admin verify',
+    'republish',
+  ],
   ['the original event after its re-drive', 'seen 2.1 synced 2 recorded a:v2:r1', 'a:v2 admin', 'superseded'],
   ['a re-drive of a version that failed for good', 'seen 2.0 synced 1 recorded a:v1', 'a:v2:r1 admin', 'sync'],
   ['a Cal.com event older than the newest local one', 'seen 3.0 synced 1 recorded -', 'a:v2 calcom', 'superseded'],
@@ -53,8 +65,8 @@ function mappingOf(text: string): Mapping {
 }
 
 function eventOf(text: string) {
-  const [eventId = '', origin = 'admin'] = text.split(' ')
-  return { eventId, origin, version: Number(/:v(\d+)/.exec(eventId)?.[1]) }
+  const [eventId = '', origin = 'admin', flag] = text.split(' ')
+  return { eventId, origin, version: Number(/:v(\d+)/.exec(eventId)?.[1]), verify: flag === 'verify' }
 }
 
 describe('dispositionOf', () => {

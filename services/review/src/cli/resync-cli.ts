@@ -1,9 +1,10 @@
 // `npm run resync -- --older-than 10m [--dry-run] [--status failed,pending] [--url …] [--token …]`:
 // asks a running review service to re-drive stuck syncs (POST /v1/resync) and prints its answer.
-import { parseArgs } from 'node:util'
 import { RESYNC_STATUSES } from '@calsync/contracts'
+import { type CliIo, type Env, parseCliArgs, reviewTarget, runReviewCli, UsageError } from './cli-support.ts'
 
-type Env = Record<string, string | undefined>
+export { type CliIo, UsageError }
+
 type ResyncStatus = (typeof RESYNC_STATUSES)[number]
 
 export const USAGE = `usage: npm run resync -- --older-than <age> [--dry-run] [--status <list>] [--url <url>] [--token <token>]
@@ -29,10 +30,6 @@ export interface ResyncCliArgs {
   token: string
 }
 
-export class UsageError extends Error {
-  override name = 'UsageError'
-}
-
 const SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 }
 
 export function parseAge(text: string): number {
@@ -51,103 +48,38 @@ function parseStatuses(text: string): ResyncStatus[] {
   return [...new Set(statuses)] as ResyncStatus[]
 }
 
-function parseUrl(text: string): string {
-  let url: URL
-  try {
-    url = new URL(text)
-  } catch {
-    throw new UsageError(`--url "${text}" is not a URL`)
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError('--url must be http or https')
-  return url.href.replace(/\/+$/, '')
-}
-
 /** The arguments, or 'help'; throws `UsageError` naming what is wrong. */
 export function parseResyncArgs(argv: string[], env: Env): ResyncCliArgs | 'help' {
-  let values: Record<string, string | boolean | undefined>
-  try {
-    ;({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        'older-than': { type: 'string' },
-        'dry-run': { type: 'boolean' },
-        status: { type: 'string' },
-        url: { type: 'string' },
-        token: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }))
-  } catch (error) {
-    throw new UsageError((error as Error).message)
-  }
+  const values = parseCliArgs(argv, {
+    'older-than': { type: 'string' },
+    'dry-run': { type: 'boolean' },
+    status: { type: 'string' },
+  })
   if (values.help) return 'help'
   const olderThan = values['older-than']
   if (typeof olderThan !== 'string') throw new UsageError('--older-than is required')
   const olderThanSeconds = parseAge(olderThan)
   const statuses = typeof values.status === 'string' ? parseStatuses(values.status) : undefined
-  const port = env.REVIEW_PORT?.trim() || '8083'
-  const url = parseUrl(typeof values.url === 'string' ? values.url : `http://127.0.0.1:${port}`)
-  const token = (typeof values.token === 'string' ? values.token : env.CALSYNC_ADMIN_TOKEN)?.trim()
-  if (!token) throw new UsageError('no token: set CALSYNC_ADMIN_TOKEN or pass --token')
-  return { olderThanSeconds, dryRun: values['dry-run'] === true, statuses, url, token }
-}
-
-export interface CliIo {
-  out(text: string): void
-  err(text: string): void
+  return { olderThanSeconds, dryRun: values['dry-run'] === true, statuses, ...reviewTarget(values, env) }
 }
 
 /** Runs the command; resolves to the exit code. */
-export async function runResyncCli(argv: string[], env: Env, io: CliIo): Promise<number> {
-  let args: ResyncCliArgs | 'help'
-  try {
-    args = parseResyncArgs(argv, env)
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error
-    io.err(`resync: ${error.message}\n\n${USAGE}`)
-    return 2
-  }
-  if (args === 'help') {
-    io.out(USAGE)
-    return 0
-  }
-  const endpoint = `${args.url}/v1/resync`
-  let response: Response
-  try {
-    response = await fetch(endpoint, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${args.token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({
+export function runResyncCli(argv: string[], env: Env, io: CliIo): Promise<number> {
+  return runReviewCli({
+    name: 'resync',
+    usage: USAGE,
+    parse: () => parseResyncArgs(argv, env),
+    request: (args) => ({
+      path: '/v1/resync',
+      body: {
         olderThanSeconds: args.olderThanSeconds,
         ...(args.statuses ? { statuses: args.statuses } : {}),
         dryRun: args.dryRun,
-      }),
-      signal: AbortSignal.timeout(30_000),
-    })
-  } catch (error) {
-    const cause = (error as Error & { cause?: Error }).cause
-    io.err(`resync: cannot reach the review service at ${endpoint}: ${cause?.message ?? (error as Error).message}\n`)
-    return 1
-  }
-  const text = await response.text()
-  let body: unknown
-  try {
-    body = JSON.parse(text)
-  } catch {
-    body = undefined
-  }
-  if (!response.ok) {
-    const detail =
-      body && typeof body === 'object' && 'error' in body
-        ? `${String((body as { error: unknown }).error)}: ${String((body as { message?: unknown }).message ?? '')}`
-        : text.slice(0, 500)
-    io.err(`resync: the review service answered HTTP ${response.status} (${detail})\n`)
-    return 1
-  }
-  io.out(`${JSON.stringify(body ?? text, null, 2)}\n`)
-  return 0
+      },
+      timeoutMs: 30_000,
+    }),
+    io,
+  })
 }
 
 if (import.meta.main) {

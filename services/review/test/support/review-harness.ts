@@ -62,6 +62,7 @@ async function startInstance(names: Names, dbName: string, instance: number) {
     items: components.items,
     results: components.results,
     commands: components.commands,
+    reconcile: components.reconcile,
     replay: components.replay,
     authenticate: components.authenticate,
   })
