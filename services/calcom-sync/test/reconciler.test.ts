@@ -10,6 +10,7 @@ import { type Stack, startStack } from '../../../test/support/stack.ts'
 import { readStream } from '../../../test/support/streams.ts'
 import { ACME, futureSlot, TEST_SECRETS } from '../../../test/support/tenants.ts'
 import { createReconcileCommands } from '../../review/src/reconcile/reconcile-commands.ts'
+import { acmeWebhooks, customerBooks, customerCancels, customerMoves } from './defects/support.ts'
 
 const ADMIN = TEST_SECRETS.ACME_ADMIN_TOKEN
 const patient = { name: 'Ola Berg', email: 'ola@example.org', timeZone: 'Europe/Oslo' }
@@ -29,22 +30,7 @@ describe('the reconciler: calsync equals Cal.com again after webhooks were lost'
 
   const api = (method: 'GET' | 'POST', url: string, body?: unknown) => s.appointments.api(ADMIN, method, url, body)
 
-  /** The customer, on Cal.com. */
-  async function customer(path: string, body: unknown) {
-    const response = await fetch(`${s.sandboxUrl}${path}`, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${TEST_SECRETS.ACME_CALCOM_API_KEY}`,
-        'cal-api-version': '2024-08-13',
-        'content-type': 'application/json',
-      },
-      body: JSON.stringify(body),
-    })
-    const answer = (await response.json()) as { data?: { uid: string } }
-    expect(response.status, JSON.stringify(answer)).toBeLessThan(300)
-    return answer.data as { uid: string }
-  }
-  const book = (start: string) => customer('/v2/bookings', { start, eventTypeId: 1001, attendee: customerPerson })
+  const book = (start: string) => customerBooks(s, start, customerPerson)
 
   async function status(id: string) {
     return (await api('GET', `/v1/appointments/${id}/sync-status`)).json() as {
@@ -111,14 +97,14 @@ describe('the reconciler: calsync equals Cal.com again after webhooks were lost'
     ).json()
 
     // Webhooks off (a subscription Cal.com switched off): nothing below reaches calsync.
-    s.sandbox.setWebhookUrl(ACME, undefined)
+    acmeWebhooks(s, false)
     const unknownBooking = await book(at(11))
-    const movedTo = await customer(`/v2/bookings/${movedLater.uid}/reschedule`, { start: at(12) })
-    await customer(`/v2/bookings/${localBooking}/cancel`, { cancellationReason: 'cannot come' })
+    const movedTo = await customerMoves(s, movedLater.uid, at(12))
+    await customerCancels(s, localBooking)
     expect(s.sandbox.deleteBooking(deletedBooking)).toBe(true)
     const takenSlot = await book(at(14))
     const endedBooking = await book(at(15))
-    await customer(`/v2/bookings/${endedBooking.uid}/cancel`, { cancellationReason: 'changed plans' })
+    await customerCancels(s, endedBooking.uid)
     await s.startSync()
     await eventually('the refused create to end its sync', async () =>
       ['failed', 'conflict'].includes((await status(collided.id)).status) ? true : undefined,
