@@ -29,6 +29,7 @@ export const ERROR_CODES = {
   duplicateKey: 'duplicate_key',
   // Reconciler: calsync and Cal.com apart in a way only an operator can settle
   drift: 'drift',
+  webhookSilence: 'webhook_silence',
   // Cal.com calls (retryable)
   calcomNetwork: 'calcom_network_error',
   calcomTimeout: 'calcom_timeout',

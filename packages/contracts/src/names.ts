@@ -15,6 +15,8 @@ export interface Names {
     tenants: string
     /** calcom-sync's Cal.com call budget: one entry per API key (hashed), shared by all instances. */
     calcomBudget: string
+    /** When each tenant's last webhook was accepted (written by the gateways, read by the reconciler). */
+    webhookActivity: string
   }
   subjects: {
     webhook(tenantId: string, trigger: string): string
@@ -59,6 +61,7 @@ export function createNames(namespace = ''): Names {
     buckets: {
       tenants: namespace ? `${namespace}_calsync_tenants` : 'calsync_tenants',
       calcomBudget: namespace ? `${namespace}_calsync_calcom_budget` : 'calsync_calcom_budget',
+      webhookActivity: namespace ? `${namespace}_calsync_webhook_activity` : 'calsync_webhook_activity',
     },
     subjects: {
       webhook: (tenantId, trigger) => subject('calcom', 'webhook', tenantId, trigger),

@@ -20,6 +20,10 @@ export interface Config extends BaseConfig {
   reconcileHorizonMs: number
   /** Re-read before the watermark each pass. */
   reconcileOverlapMs: number
+  /** No webhook accepted this long while Cal.com changed: the tenant's webhooks are silent. */
+  webhookSilenceAfterMs: number
+  /** How long a Cal.com change's webhook may take before its absence counts. */
+  webhookSilenceGraceMs: number
   /**
    * Test-only fault injection: `exit-<point>` SIGKILLs the process the first time a sync reaches
    * that point (sync-worker.ts SyncFaultPoint), so tests can kill it exactly there.
@@ -52,6 +56,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const [reconcileHorizonMs = 0] = read.durations('CALSYNC_RECONCILE_HORIZON', '1440h')
   if (reconcileHorizonMs < 60_000) throw new ConfigError('CALSYNC_RECONCILE_HORIZON', 'must be at least 1m')
   const [reconcileOverlapMs = 0] = read.durations('CALSYNC_RECONCILE_OVERLAP', '10m')
+  const [webhookSilenceAfterMs = 0] = read.durations('CALSYNC_WEBHOOK_SILENCE_AFTER', '30m')
+  const [webhookSilenceGraceMs = 0] = read.durations('CALSYNC_WEBHOOK_SILENCE_GRACE', '2m')
   const reconcileBudgetShare = Number(read.optional('CALSYNC_RECONCILE_BUDGET_SHARE') ?? 0.2)
   if (!(reconcileBudgetShare > 0 && reconcileBudgetShare <= 0.5)) {
     throw new ConfigError('CALSYNC_RECONCILE_BUDGET_SHARE', 'must be a number above 0 and at most 0.5')
@@ -74,6 +80,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     reconcileBudgetShare,
     reconcileHorizonMs,
     reconcileOverlapMs,
+    webhookSilenceAfterMs,
+    webhookSilenceGraceMs,
     faultInjection: read.oneOf('CALSYNC_FAULT_INJECTION', FAULT_INJECTIONS, 'none'),
   }
 }

@@ -32,6 +32,7 @@ runMain('calcom-sync', async () => {
     reconcileIntervalMs: config.reconcileIntervalMs,
     reconcileBudgetShare: config.reconcileBudgetShare,
     reconcileSettings: { horizonMs: config.reconcileHorizonMs, overlapMs: config.reconcileOverlapMs },
+    silenceSettings: { silenceAfterMs: config.webhookSilenceAfterMs, graceMs: config.webhookSilenceGraceMs },
     ...(config.faultInjection === 'none'
       ? {}
       : {

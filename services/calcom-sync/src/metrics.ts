@@ -17,7 +17,24 @@ export function createSyncMetrics(meter: Meter) {
     unit: 's',
     advice: { explicitBucketBoundaries: SYNC_LATENCY_BUCKETS_SECONDS },
   })
+  const differences = meter.createCounter('calsync_reconcile_differences_total', {
+    description: 'Differences between calsync and Cal.com found by reconcile passes (dry runs excluded), by kind',
+  })
+  const silence = new Map<string, number>()
+  meter
+    .createObservableGauge('calsync_webhook_silence', {
+      description: "1 while a tenant's Cal.com webhooks are judged silent by the reconciler, else 0",
+    })
+    .addCallback((result) => {
+      for (const [tenant, value] of silence) result.observe(value, { tenant })
+    })
   return {
+    reconcileDifference(tenant: string, kind: string): void {
+      differences.add(1, { tenant, kind })
+    },
+    webhookSilence(tenant: string, silent: boolean): void {
+      silence.set(tenant, silent ? 1 : 0)
+    },
     /** `errorCode` is the stable code of the failure; "none" when nothing failed. */
     attempt(outcome: SyncAttemptOutcome, errorCode = 'none'): void {
       attempts.add(1, { outcome, error_code: errorCode })

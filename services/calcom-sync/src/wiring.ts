@@ -15,6 +15,7 @@ import { callBudgetKeyOf, openCallBudget } from './calcom/call-budget.ts'
 import { createSyncMetrics } from './metrics.ts'
 import { startReconciler } from './reconcile/reconcile-wiring.ts'
 import { DEFAULT_RECONCILER_SETTINGS, type ReconcilerSettings } from './reconcile/tenant-reconciler.ts'
+import { DEFAULT_SILENCE_SETTINGS, type SilenceSettings } from './reconcile/webhook-silence.ts'
 import { createBookingReconciler } from './sync/booking-reconciler.ts'
 import { createSyncReporter } from './sync/sync-reporter.ts'
 import { createSyncStore } from './sync/sync-store.ts'
@@ -45,6 +46,7 @@ export interface ComponentDeps {
   /** The part of each tenant's Cal.com budget the reconciler may spend (the rest is the syncs'). */
   reconcileBudgetShare: number
   reconcileSettings?: Partial<ReconcilerSettings>
+  silenceSettings?: Partial<SilenceSettings>
   /** Test-only fault injection (CALSYNC_FAULT_INJECTION). */
   faultPoint?: SyncWorkerDeps['faultPoint']
 }
@@ -94,6 +96,7 @@ export async function startComponents(deps: ComponentDeps) {
   const calcom = createCalcomClient({ ...clientOptions, gate })
   const reconcileCalcom = createCalcomClient({ ...clientOptions, gate: reconcileGate })
   const counters = createSyncCounters()
+  const metrics = createSyncMetrics(deps.meter)
   const worker = await startSyncWorker({
     js: deps.js,
     definition: deps.definition,
@@ -109,7 +112,7 @@ export async function startComponents(deps: ComponentDeps) {
     signal: lifetime.signal,
     onInvalid: createPoisonReporter({ js: deps.js, names: deps.names }),
     counters,
-    metrics: createSyncMetrics(deps.meter),
+    metrics,
   })
   const reconciler = await startReconciler({
     db: deps.db,
@@ -122,6 +125,8 @@ export async function startComponents(deps: ComponentDeps) {
     owner: `reconciler-${randomUUID()}`,
     intervalMs: deps.reconcileIntervalMs,
     settings: { ...DEFAULT_RECONCILER_SETTINGS, ...deps.reconcileSettings },
+    silence: { ...DEFAULT_SILENCE_SETTINGS, ...deps.silenceSettings },
+    metrics,
     logger: deps.logger,
   })
   const backlog = observeConsumerBacklog({

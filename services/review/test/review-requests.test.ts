@@ -211,4 +211,35 @@ describe('review requests become review items', () => {
     const next = await eventually('the valid item after the poison', () => r.itemOf(valid.causeId))
     expect(next).toMatchObject({ kind: 'sync_failed', appointmentIds: ['apt_after_poison'], status: 'open' })
   })
+
+  it('opens one webhook_silence item per silence, resolves it when the cause ends, and a late report does not reopen it', async () => {
+    const causeId = `webhook_silence:${BRIGHT}:2030-05-01T10:00:00.000Z`
+    const report = (at: string, resolved: boolean): ReviewRequest => ({
+      type: 'review.requested',
+      kind: 'webhook_silence',
+      causeId,
+      tenantId: BRIGHT,
+      appointmentIds: [],
+      errorCode: 'webhook_silence',
+      errorMessage: resolved ? 'resolved: webhooks flow again' : 'no Cal.com webhook accepted',
+      attempts: 0,
+      at,
+      detail: { reason: 'no_webhooks' },
+      ...(resolved ? { resolved: true } : {}),
+    })
+    // A resolution before anything was open changes nothing (its item never existed).
+    await r.publishReview(report('2030-05-01T09:59:00.000Z', true))
+    await r.publishReview(report('2030-05-01T10:00:00.000Z', false))
+    await r.publishReview(report('2030-05-01T10:05:00.000Z', false))
+    await idle()
+    expect(await r.itemOf(causeId)).toMatchObject({ kind: 'webhook_silence', status: 'open', tenantId: BRIGHT })
+    await r.publishReview(report('2030-05-01T10:10:00.000Z', true))
+    await idle()
+    expect(await r.itemOf(causeId)).toMatchObject({ status: 'resolved', note: 'resolved: webhooks flow again' })
+    // A report older than the resolution (delivered late) leaves it resolved.
+    await r.publishReview(report('2030-05-01T10:08:00.000Z', false))
+    await idle()
+    expect(await r.itemOf(causeId)).toMatchObject({ status: 'resolved' })
+    expect(await itemsOf(causeId)).toHaveLength(1)
+  })
 })

@@ -2,6 +2,7 @@ import type { Names } from '@calsync/contracts'
 import {
   createHttpApp,
   type Logger,
+  openWebhookActivity,
   type ReadinessChecks,
   type ServiceMetrics,
   type TenantRegistry,
@@ -42,6 +43,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     publisher: createWebhookPublisher({ js: deps.js, names: deps.names, clock }),
     rateLimiter: createRateLimiter({ perMinute: deps.config.rateLimitPerMinute, clock }),
     replayWindow: createReplayWindow({ windowMs: deps.config.replayWindowMs, clock }),
+    activity: openWebhookActivity({ js: deps.js, names: deps.names, logger: deps.logger, clock }),
     metrics: createGatewayMetrics(deps.metrics.meter),
   })
   return app

@@ -88,6 +88,17 @@ export const TenantReconcileReport = Type.Object({
   differences: Type.Array(ReconcileDifference),
   /** Appointments left for the next pass because a change of theirs was still on its way. */
   settling: Type.Array(Type.String()),
+  /** The tenant's webhooks after this pass (not judged in a dry run). */
+  silence: Type.Optional(
+    Type.Union([
+      Type.Object({ state: Type.Literal('flowing') }),
+      Type.Object({
+        state: Type.Literal('silent'),
+        reason: Type.Union([Type.Literal('missed_repeatedly'), Type.Literal('no_webhooks')]),
+        since: IsoTime,
+      }),
+    ]),
+  ),
   /** Why the pass could not finish (Cal.com or calsync unavailable); the watermark stays. */
   error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() })),
 })

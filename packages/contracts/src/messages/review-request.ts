@@ -6,6 +6,8 @@ import Type from 'typebox'
  * its detail names the stored message (`stream`, `streamSequence`, `subject`) so a retry replays it.
  * `drift`: the reconciler found calsync and Cal.com apart in a way it cannot decide safely (two open
  * bookings for one appointment, …); its detail names both sides.
+ * `webhook_silence`: a tenant's Cal.com webhooks stopped coming (one item per silence; it resolves
+ * itself when they flow again).
  */
 export const REVIEW_KINDS = [
   'sync_failed',
@@ -14,6 +16,7 @@ export const REVIEW_KINDS = [
   'poison_message',
   'unapplied_webhook',
   'drift',
+  'webhook_silence',
 ] as const
 export const ReviewKind = Type.Enum(REVIEW_KINDS)
 export type ReviewKind = (typeof REVIEW_KINDS)[number]
@@ -34,5 +37,7 @@ export const ReviewRequest = Type.Object({
   at: Type.String({ format: 'date-time' }),
   /** Kind-specific facts (e.g. the Cal.com booking uid, the raw subject and sequence). */
   detail: Type.Record(Type.String(), Type.Unknown()),
+  /** The cause ended by itself at `at` (its item resolves; `errorMessage` says how). */
+  resolved: Type.Optional(Type.Boolean()),
 })
 export type ReviewRequest = Type.Static<typeof ReviewRequest>

@@ -1,4 +1,5 @@
 import type { Db } from 'mongodb'
+import type { SilenceReason } from './webhook-silence.ts'
 
 /** A tenant's reconciler state: one document per tenant, by `_id` (the only lookup FerretDB pushes down). */
 export interface ReconcileStateDoc {
@@ -8,6 +9,8 @@ export interface ReconcileStateDoc {
   lastPassAt: string
   /** Missed Cal.com changes the last passes found (what webhooks should have told), newest last. */
   recentMissed: number[]
+  /** The tenant's webhooks are flagged silent (webhook-silence.ts) since then, for that reason. */
+  silence: { reason: SilenceReason; since: string; lastHeard: string | null } | null
 }
 
 const RECENT_PASSES = 5
@@ -20,7 +23,10 @@ export function createReconcileStore(db: Db) {
     },
 
     /** After a finished pass. A watermark never goes back: passes of two instances may end in any order. */
-    async passed(tenantId: string, pass: { startedAt: string; missed: number }): Promise<void> {
+    async passed(
+      tenantId: string,
+      pass: { startedAt: string; missed: number; silence: ReconcileStateDoc['silence'] },
+    ): Promise<void> {
       const previous = await states.findOne({ _id: tenantId })
       const watermark =
         previous && Date.parse(previous.watermark) > Date.parse(pass.startedAt) ? previous.watermark : pass.startedAt
@@ -30,6 +36,7 @@ export function createReconcileStore(db: Db) {
           watermark,
           lastPassAt: new Date().toISOString(),
           recentMissed: [...(previous?.recentMissed ?? []), pass.missed].slice(-RECENT_PASSES),
+          silence: pass.silence,
         },
         { upsert: true },
       )

@@ -11,6 +11,7 @@ import {
   AppError,
   type CommandFailures,
   type Logger,
+  openWebhookActivity,
   publishMessage,
   sendCommand,
   serveCommand,
@@ -20,10 +21,12 @@ import type { JetStreamClient } from '@nats-io/jetstream'
 import type { NatsConnection } from '@nats-io/transport-node'
 import type { Db } from 'mongodb'
 import type { CalcomClient } from '../calcom/calcom-client.ts'
+import type { SyncMetrics } from '../metrics.ts'
 import type { SyncStore } from '../sync/sync-store.ts'
 import { startReconcileRunner } from './reconcile-runner.ts'
 import { createReconcileStore } from './reconcile-store.ts'
 import { createTenantReconciler, type ReconcilerSettings } from './tenant-reconciler.ts'
+import type { SilenceSettings } from './webhook-silence.ts'
 
 const checkViewReply = createSchemaCheck(ReconcileViewReply)
 const checkResyncReply = createSchemaCheck(ResyncReply)
@@ -60,10 +63,13 @@ export async function startReconciler(deps: {
   owner: string
   intervalMs: number
   settings: ReconcilerSettings
+  silence: SilenceSettings
+  metrics: SyncMetrics
   logger: Logger
 }) {
   const { names } = deps
   const store = createReconcileStore(deps.db)
+  const activity = openWebhookActivity({ js: deps.js, names, logger: deps.logger })
   const command = <T>(name: string, body: object, check: Parameters<typeof sendCommand<T>>[0]['check']) =>
     sendCommand({
       nc: deps.nc,
@@ -110,12 +116,17 @@ export async function startReconciler(deps: {
     },
     async review(request) {
       await publishMessage(deps.js, names.subjects.review(request.tenantId, request.kind), request, {
-        msgId: request.causeId,
+        // A resolution is a message of its own: under the cause's id JetStream would drop it as a repeat.
+        msgId: request.resolved ? `${request.causeId}:resolved` : request.causeId,
         tenantId: request.tenantId,
         origin: 'system',
       })
     },
+    lastWebhookAt: (tenantId) => activity.lastAccepted(tenantId),
+    onSilence: (tenantId, silent) => deps.metrics.webhookSilence(tenantId, silent),
+    onDifference: (tenantId, kind) => deps.metrics.reconcileDifference(tenantId, kind),
     settings: deps.settings,
+    silence: deps.silence,
     logger: deps.logger,
   })
   const runner = startReconcileRunner({

@@ -16,7 +16,8 @@ import type { CalcomBooking, CalcomClient } from '../calcom/calcom-client.ts'
 import { CalcomError } from '../calcom/calcom-errors.ts'
 import { walkBookings } from './booking-walk.ts'
 import { type CalcomStatus, type Drift, MISSED_WEBHOOK_KINDS, planDrift, type SeenBooking } from './drift-plan.ts'
-import type { ReconcileStore } from './reconcile-store.ts'
+import type { ReconcileStateDoc, ReconcileStore } from './reconcile-store.ts'
+import { type SilenceSettings, type SilenceVerdict, type Silent, silenceOf } from './webhook-silence.ts'
 
 export interface ReconcilerSettings {
   /** Each pass re-reads this much before the watermark: a booking changed as the last pass read. */
@@ -46,7 +47,14 @@ export interface ReconcilerDeps {
   /** Publishes a missed Cal.com change as the verified webhook it should have been. */
   replay(tenantId: string, deliveryId: string, webhook: CalcomBookingWebhook): Promise<void>
   review(request: ReviewRequest): Promise<void>
+  /** When the gateways last accepted a webhook of the tenant. */
+  lastWebhookAt(tenantId: string): Promise<Date | null>
+  /** The tenant's webhooks were judged after a pass (for the metric). */
+  onSilence?(tenantId: string, silent: boolean): void
+  /** A difference a pass acted on. */
+  onDifference?(tenantId: string, kind: string): void
   settings: ReconcilerSettings
+  silence: SilenceSettings
   logger: Logger
   clock?: () => Date
 }
@@ -218,6 +226,7 @@ export function createTenantReconciler(deps: ReconcilerDeps) {
       }
       differences.push(difference)
       if (dryRun) continue
+      deps.onDifference?.(tenant.id, drift.kind)
       const { action } = drift
       if (action.kind === 'replay') {
         const booking = bookings.get(action.replay.uid)
@@ -251,8 +260,21 @@ export function createTenantReconciler(deps: ReconcilerDeps) {
     if (redrives.length > 0) await deps.redrive(tenant.id, redrives)
 
     const missed = plan.drifts.filter((drift) => MISSED_WEBHOOK_KINDS.includes(drift.kind)).length
+    let silence: SilenceVerdict | undefined
     if (!dryRun && !truncated && !view.truncated) {
-      await deps.store.passed(tenant.id, { startedAt: started.toISOString(), missed })
+      silence = await judgeSilence(tenant.id, state, missed, [...bookings.values()])
+      await deps.store.passed(tenant.id, {
+        startedAt: started.toISOString(),
+        missed,
+        silence:
+          silence.state === 'silent'
+            ? {
+                reason: silence.reason,
+                since: new Date(silence.since).toISOString(),
+                lastHeard: silence.lastHeard === null ? null : new Date(silence.lastHeard).toISOString(),
+              }
+            : null,
+      })
     }
     const report: TenantReconcileReport = {
       tenantId: tenant.id,
@@ -264,6 +286,14 @@ export function createTenantReconciler(deps: ReconcilerDeps) {
       appointmentsCompared: view.appointments.length,
       differences,
       settling: plan.settling,
+      ...(silence
+        ? {
+            silence:
+              silence.state === 'silent'
+                ? { state: 'silent' as const, reason: silence.reason, since: new Date(silence.since).toISOString() }
+                : { state: 'flowing' as const },
+          }
+        : {}),
     }
     log.info(
       {
@@ -278,6 +308,77 @@ export function createTenantReconciler(deps: ReconcilerDeps) {
       'reconcile pass finished',
     )
     return report
+  }
+
+  /**
+   * Judges the tenant's webhooks after a pass and tells the review service when that changed: a
+   * `webhook_silence` item per silence (repeated each pass while it lasts, so a lost publish is
+   * made good), resolved once webhooks flow again. Publishes before the state is stored.
+   */
+  async function judgeSilence(
+    tenantId: string,
+    state: ReconcileStateDoc | undefined,
+    missed: number,
+    listed: CalcomBooking[],
+  ): Promise<SilenceVerdict> {
+    const now = clock()
+    const changes = listed.flatMap((booking) =>
+      [booking.createdAt, booking.updatedAt].flatMap((at) => (at ? [Date.parse(at)] : [])).filter(Number.isFinite),
+    )
+    const flagged: Silent | null = state?.silence
+      ? {
+          state: 'silent',
+          reason: state.silence.reason,
+          since: Date.parse(state.silence.since),
+          lastHeard: state.silence.lastHeard ? Date.parse(state.silence.lastHeard) : null,
+        }
+      : null
+    const lastWebhook = await deps.lastWebhookAt(tenantId)
+    const verdict = silenceOf(
+      {
+        now: now.getTime(),
+        lastWebhookAt: lastWebhook?.getTime() ?? null,
+        recentMissed: [...(state?.recentMissed ?? []), missed],
+        newestChangeAt: changes.length > 0 ? Math.max(...changes) : null,
+        flagged,
+      },
+      deps.silence,
+    )
+    const episode = verdict.state === 'silent' ? verdict : flagged
+    if (episode) {
+      const since = new Date(episode.since).toISOString()
+      const silent = verdict.state === 'silent'
+      await deps.review({
+        type: 'review.requested',
+        kind: 'webhook_silence',
+        causeId: `webhook_silence:${tenantId}:${since}`,
+        tenantId,
+        appointmentIds: [],
+        errorCode: ERROR_CODES.webhookSilence,
+        errorMessage: silent
+          ? episode.reason === 'missed_repeatedly'
+            ? 'reconcile passes keep finding Cal.com changes no webhook told: check the webhook subscription'
+            : `no Cal.com webhook accepted since ${lastWebhook?.toISOString() ?? 'ever'}, though Cal.com changed since`
+          : 'resolved: webhooks flow again',
+        attempts: 0,
+        at: now.toISOString(),
+        detail: {
+          reason: episode.reason,
+          since,
+          lastWebhookAt: lastWebhook?.toISOString() ?? null,
+          missedLastPass: missed,
+        },
+        ...(silent ? {} : { resolved: true }),
+      })
+    }
+    if (episode) {
+      log.info(
+        { tenantId, verdict, lastWebhookAt: lastWebhook?.toISOString() ?? null, missed },
+        verdict.state === 'silent' ? 'webhooks silent' : 'webhooks flow again',
+      )
+    }
+    deps.onSilence?.(tenantId, verdict.state === 'silent')
+    return verdict
   }
 
   return { pass }

@@ -7,6 +7,8 @@
     unmapped_event_type: 'unmapped event type',
     poison_message: 'poison message',
     unapplied_webhook: 'webhook not applied',
+    drift: 'calsync and Cal.com apart',
+    webhook_silence: 'webhooks silent',
   }
   // Their retry republishes the stored message (the API reads it by stream and sequence).
   const REPLAYED_KINDS = new Set(['poison_message', 'unapplied_webhook'])

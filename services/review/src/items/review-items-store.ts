@@ -12,6 +12,9 @@ import {
 
 export const RESOLVED_BY_SYNC_NOTE = 'resolved: sync succeeded'
 
+/** Kinds whose cause goes on and is reported again (newer facts update the item, or reopen it). */
+const ONGOING_KINDS: ReadonlySet<ReviewKind> = new Set(['sync_failed', 'webhook_silence'])
+
 /** What taking in a review request did. */
 export type RecordOutcome = 'created' | 'updated' | 'reopened' | 'unchanged'
 
@@ -53,6 +56,22 @@ export function createReviewItemsStore(db: Db) {
       const id = reviewItemIdOf(request.causeId)
       const at = normalizeIso(request.at)
       const seen = now.toISOString()
+      if (request.resolved) {
+        // The cause ended by itself. Its item resolves unless a newer report (or an operator) came first.
+        const result = await items.updateOne(
+          { _id: id, status: 'open', causeAt: { $lt: at } },
+          {
+            $set: {
+              status: 'resolved',
+              resolvedAt: seen,
+              note: request.errorMessage,
+              resolvedAsOf: at,
+              lastSeenAt: seen,
+            },
+          },
+        )
+        return result.modifiedCount === 1 ? 'updated' : 'unchanged'
+      }
       try {
         await insertUnique(items, {
           _id: id,
@@ -80,7 +99,7 @@ export function createReviewItemsStore(db: Db) {
       const existing = await items.findOne({ _id: id })
       // Other kinds name one fixed fact (a pair of bookings, a delivery, a stored message):
       // a repeat is the same fact, so the item stays as the operator last saw it.
-      if (!existing || request.kind !== 'sync_failed') return 'unchanged'
+      if (!existing || !ONGOING_KINDS.has(request.kind)) return 'unchanged'
       // A redelivery or an older report than the one already taken in.
       if (at <= existing.causeAt) return 'unchanged'
       const reopen = existing.status === 'resolved' && existing.resolvedAsOf !== null && at > existing.resolvedAsOf

@@ -7,7 +7,7 @@ import {
   formatIssues,
   TENANT_ID_PATTERN,
 } from '@calsync/contracts'
-import { parseInstant, type TenantRegistry, toErrorResponse } from '@calsync/service-kit'
+import { parseInstant, type TenantRegistry, toErrorResponse, type WebhookActivity } from '@calsync/service-kit'
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import type { GatewayMetrics } from '../metrics.ts'
 import { deliveryIdOf } from './delivery-id.ts'
@@ -24,6 +24,8 @@ export const WEBHOOK_BODY_LIMIT_BYTES = 256 * 1024
 export interface WebhookRoutesDeps {
   tenants: TenantRegistry
   publisher: WebhookPublisher
+  /** Where accepted deliveries are noted per tenant, so the reconciler can tell webhook silence. */
+  activity: WebhookActivity
   rateLimiter: RateLimiter
   replayWindow: ReplayWindow
   metrics: GatewayMetrics
@@ -151,6 +153,7 @@ export async function webhookRoutes(app: FastifyInstance, deps: WebhookRoutesDep
     }
     const outcome = { trigger: webhook.triggerEvent, eventTypeId, bookingUid, deliveryId, route: ownership.kind }
     metrics.received(tenantId, webhook.triggerEvent)
+    deps.activity.accepted(tenantId)
     if (published.duplicate) {
       log.info(outcome, 'duplicate cal.com webhook')
       return reply.code(200).send({ status: 'duplicate', deliveryId })
