@@ -29,6 +29,12 @@ export const AppointmentSnapshot = Type.Object({
   attendee: Attendee,
   notes: Type.Optional(Type.String({ maxLength: 2000 })),
   calcomBookingUid: Type.Union([Type.String(), Type.Null()]),
+  /**
+   * What Cal.com still waits for: `confirmation` — the booking is requested, not yet confirmed by
+   * the host (it holds its slot all the same); `new_time` — cancelled because the host asked the
+   * attendee to pick another time. Absent: nothing.
+   */
+  awaiting: Type.Optional(Type.Union([Type.Literal('confirmation'), Type.Literal('new_time')])),
   createdAt: IsoTime,
   updatedAt: IsoTime,
 })

@@ -1,7 +1,17 @@
 import Type from 'typebox'
 
-/** Cal.com triggers calsync acts on; anything else is accepted and ignored (or routed). */
-export const BOOKING_TRIGGERS = ['BOOKING_CREATED', 'BOOKING_CANCELLED', 'BOOKING_RESCHEDULED'] as const
+/**
+ * Cal.com triggers calsync acts on; anything else is accepted and ignored (or routed).
+ * BOOKING_REQUESTED is a booking (or, with `rescheduleUid`, a reschedule) that waits for the
+ * host's confirmation and holds its slot meanwhile; BOOKING_REJECTED ends it (calcom/README.md §8–§9).
+ */
+export const BOOKING_TRIGGERS = [
+  'BOOKING_CREATED',
+  'BOOKING_CANCELLED',
+  'BOOKING_RESCHEDULED',
+  'BOOKING_REQUESTED',
+  'BOOKING_REJECTED',
+] as const
 export type BookingTrigger = (typeof BOOKING_TRIGGERS)[number]
 
 /**
@@ -48,6 +58,8 @@ export const CalcomBookingPayload = Type.Object(
     ),
     rescheduleUid: Type.Optional(Type.Union([Type.String({ maxLength: LIMITS.uidLength }), Type.Null()])),
     cancellationReason: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+    /** On BOOKING_CANCELLED: the host asked the attendee to pick a new time (the slot is free meanwhile). */
+    requestReschedule: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
     additionalNotes: Type.Optional(Type.Union([Type.String({ maxLength: LIMITS.additionalNotesLength }), Type.Null()])),
     status: Type.Optional(Type.String()),
   },

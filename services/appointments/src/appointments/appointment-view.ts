@@ -19,6 +19,8 @@ export function toAppointmentView(snapshot: AppointmentSnapshot, stored: SyncSta
     start: snapshot.start,
     end: snapshot.end,
     status: snapshot.status,
+    /** What Cal.com still waits for: `confirmation` (a requested booking), `new_time` (a host's reschedule request). */
+    awaiting: snapshot.awaiting ?? null,
     origin: snapshot.origin,
     version: snapshot.version,
     attendee: snapshot.attendee,

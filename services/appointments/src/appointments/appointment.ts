@@ -85,11 +85,27 @@ export function firstSnapshot(input: NewAppointment): AppointmentSnapshot {
 /** The next version of an appointment: one change, one version (the event type names the change). */
 export function nextSnapshot(
   current: AppointmentSnapshot,
-  change: Partial<Pick<AppointmentSnapshot, 'start' | 'end' | 'status' | 'calcomBookingUid'>>,
+  change: Partial<Pick<AppointmentSnapshot, 'start' | 'end' | 'status' | 'calcomBookingUid' | 'awaiting'>>,
   origin: Origin,
   now: Date,
 ): AppointmentSnapshot {
-  return { ...current, ...change, origin, version: current.version + 1, updatedAt: toIso(now) }
+  const { awaiting: _was, ...rest } = current
+  // What Cal.com waited for is the change's to say; a change that does not say ends it.
+  const awaiting =
+    'awaiting' in change
+      ? change.awaiting
+      : change.status === undefined && change.start === undefined
+        ? current.awaiting
+        : undefined
+  const { awaiting: _said, ...fields } = change
+  return {
+    ...rest,
+    ...fields,
+    ...(awaiting ? { awaiting } : {}),
+    origin,
+    version: current.version + 1,
+    updatedAt: toIso(now),
+  }
 }
 
 export function changeTypeOf(

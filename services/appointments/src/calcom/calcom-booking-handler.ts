@@ -140,15 +140,17 @@ export function createCalcomBookingHandler(deps: {
           calcomBookingUid: facts.uid,
           now,
         })
-        return writeFromCalcom(lock, undefined, snapshot, decision.facts, context)
+        const created = facts.awaiting ? { ...snapshot, awaiting: facts.awaiting } : snapshot
+        return writeFromCalcom(lock, undefined, created, decision.facts, context)
       }
       case 'reschedule':
       case 'cancel': {
         if (!current) return 'retry'
+        const awaiting = facts.awaiting ?? undefined
         const change =
           decision.kind === 'cancel'
-            ? { status: 'cancelled' as const }
-            : { start: facts.start, end: facts.end, status: 'booked' as const, calcomBookingUid: facts.uid }
+            ? { status: 'cancelled' as const, awaiting }
+            : { start: facts.start, end: facts.end, status: 'booked' as const, calcomBookingUid: facts.uid, awaiting }
         if (decision.kind === 'reschedule' && (await store.link(tenantId, facts.uid, current.id, now)) !== current.id) {
           await reviews.unappliedWebhook(
             message,
@@ -161,6 +163,15 @@ export function createCalcomBookingHandler(deps: {
         }
         return writeFromCalcom(lock, current, nextSnapshot(current, change, 'calcom', now), decision.facts, context)
       }
+      case 'confirm':
+        if (!current) return 'retry'
+        return writeFromCalcom(
+          lock,
+          current,
+          nextSnapshot(current, { awaiting: undefined }, 'calcom', now),
+          [],
+          context,
+        )
       case 'echo':
         if (current) await record(current.id, tenantId, decision.facts)
         return 'echo'

@@ -19,8 +19,28 @@ import {
 
 export const MAX_BOOKING_MS = 24 * 60 * 60_000
 
+/**
+ * What a booking webhook does to the booking it names, whatever its trigger is called: a pending
+ * request is a booking (or a move) that awaits confirmation, a rejection is a cancel.
+ */
+export type BookingChange = 'BOOKING_CREATED' | 'BOOKING_RESCHEDULED' | 'BOOKING_CANCELLED'
+
+export function changeOf(trigger: BookingTrigger, rescheduleUid: string | null): BookingChange {
+  switch (trigger) {
+    case 'BOOKING_REQUESTED':
+      return rescheduleUid ? 'BOOKING_RESCHEDULED' : 'BOOKING_CREATED'
+    case 'BOOKING_REJECTED':
+      return 'BOOKING_CANCELLED'
+    default:
+      return trigger
+  }
+}
+
 export interface WebhookFacts {
-  trigger: BookingTrigger
+  /** What the webhook does (changeOf its trigger). */
+  trigger: BookingChange
+  /** What the booking waits for after this change: a request its confirmation, a host's reschedule request a new time. */
+  awaiting: 'confirmation' | 'new_time' | null
   uid: string
   rescheduleUid: string | null
   /** Parsed times; the gateway already refused what does not parse. */
@@ -53,6 +73,8 @@ export type Decision =
   | { kind: 'cancel'; facts: ChainFact[] }
   /** calsync's own change coming back; `facts` it did not know yet (a create whose answer it lost). */
   | { kind: 'echo'; facts: ChainFact[] }
+  /** The host confirmed a requested booking: same booking, no longer awaiting confirmation. */
+  | { kind: 'confirm' }
   /** Already applied; `recheck` redoes the double-booking report of a booking made from Cal.com. */
   | { kind: 'duplicate'; recheck: boolean; facts: ChainFact[] }
   | { kind: 'stale' }
@@ -85,6 +107,13 @@ function created(webhook: WebhookFacts, target: Target | undefined): Decision {
   const { appointment, chain } = target
   const by = madeBy(chain, booked)
   if (by === 'calsync') return { kind: 'echo', facts: [] }
+  // The confirmation of the request this appointment holds (a repeated request confirms nothing).
+  const confirms =
+    webhook.awaiting === null &&
+    appointment.awaiting === 'confirmation' &&
+    appointment.status === 'booked' &&
+    chainEnd(chain)?.uid === webhook.uid
+  if (confirms) return target.awaiting ? defer('awaiting_sync') : { kind: 'confirm' }
   if (by === 'calcom' || target.via === 'booking-id') return { kind: 'duplicate', recheck: true, facts: [] }
   if (target.via !== 'metadata') return defer('chain_gap')
   // The metadata names an appointment: ours only if it is waiting for exactly this booking.

@@ -8,7 +8,7 @@ import {
 import { parseInstant, type TenantRegistry } from '@calsync/service-kit'
 import { appointmentIdForBooking } from '../appointments/appointment.ts'
 import { type AppointmentsStore, snapshotOfDoc } from '../appointments/appointments-store.ts'
-import type { Target, Via, WebhookFacts } from './webhook-decision.ts'
+import { changeOf, type Target, type Via, type WebhookFacts } from './webhook-decision.ts'
 
 const checkAttendee = createSchemaCheck(Attendee)
 
@@ -20,10 +20,17 @@ export function webhookFacts(tenantId: string, webhook: CalcomBookingWebhook, te
   // Metadata naming another tenant is not ours whatever it says.
   const ownTenant =
     metadata?.[CALSYNC_METADATA.tenantId] === undefined || metadata[CALSYNC_METADATA.tenantId] === tenantId
+  const rescheduleUid = payload.rescheduleUid ?? null
   return {
-    trigger: webhook.triggerEvent,
+    trigger: changeOf(webhook.triggerEvent, rescheduleUid),
+    awaiting:
+      webhook.triggerEvent === 'BOOKING_REQUESTED'
+        ? 'confirmation'
+        : webhook.triggerEvent === 'BOOKING_CANCELLED' && payload.requestReschedule === true
+          ? 'new_time'
+          : null,
     uid: payload.uid,
-    rescheduleUid: payload.rescheduleUid ?? null,
+    rescheduleUid,
     start: iso(payload.startTime),
     end: iso(payload.endTime),
     eventTypeId: payload.eventTypeId,

@@ -80,7 +80,16 @@ describe('a change that waits too long for another change of its appointment', (
     const held = new Promise<void>((resolve) => {
       release = resolve
     })
-    const holding = h.components.locks.withLock(appointment.id, { waitMs: 0 }, () => held)
+    // The reschedule must meet the lock held, not race its taking.
+    let entered = () => {}
+    const inside = new Promise<void>((resolve) => {
+      entered = resolve
+    })
+    const holding = h.components.locks.withLock(appointment.id, { waitMs: 0 }, () => {
+      entered()
+      return held
+    })
+    await inside
     const busy = await s.reschedule(appointment.id, futureSlot(20, 11))
     expect(busy.statusCode).toBe(503)
     expect(busy.headers['retry-after']).toBe('1')

@@ -28,6 +28,7 @@ const appointment: AppointmentSnapshot = {
 export function webhook(trigger: WebhookFacts['trigger'], overrides: Partial<WebhookFacts> = {}): WebhookFacts {
   return {
     trigger,
+    awaiting: null,
     uid: 'u2',
     rescheduleUid: trigger === 'BOOKING_RESCHEDULED' ? 'u1' : null,
     start: T2,

@@ -295,4 +295,29 @@ export const rows: Row[] = [
     lastChance: true,
     expected: 'review:awaiting_sync',
   },
+  {
+    row: 30,
+    name: 'the host confirms the requested booking the appointment holds',
+    webhook: webhook('BOOKING_CREATED', { uid: 'u1', start: T1, end: T1_END }),
+    target: target({ chain: [link('u1', null, 'calcom', 1)], appointment: { awaiting: 'confirmation' } }),
+    expected: 'confirm',
+  },
+  {
+    row: 30,
+    name: 'a confirmation while a local change is on its way',
+    webhook: webhook('BOOKING_CREATED', { uid: 'u1', start: T1, end: T1_END }),
+    target: target({
+      chain: [link('u1', null, 'calcom', 1)],
+      awaiting: true,
+      appointment: { awaiting: 'confirmation' },
+    }),
+    expected: 'defer:awaiting_sync',
+  },
+  {
+    row: 30,
+    name: 'the request delivered again confirms nothing',
+    webhook: webhook('BOOKING_CREATED', { uid: 'u1', start: T1, end: T1_END, awaiting: 'confirmation' }),
+    target: target({ chain: [link('u1', null, 'calcom', 1)], appointment: { awaiting: 'confirmation' } }),
+    expected: 'duplicate',
+  },
 ]

@@ -1,6 +1,6 @@
 // Every row of the webhook decision table (services/appointments/README.md), one case each.
 import { describe, expect, it } from 'vitest'
-import { type Decision, decideWebhook } from '../../src/calcom/webhook-decision.ts'
+import { changeOf, type Decision, decideWebhook } from '../../src/calcom/webhook-decision.ts'
 import { T1, T1_END, T2, target, webhook } from './decision-fixtures.ts'
 import { rows } from './decision-rows.ts'
 
@@ -17,7 +17,7 @@ describe('the webhook decision table', () => {
   })
 
   it('covers every row of the table', () => {
-    expect(new Set(rows.map((row) => row.row))).toEqual(new Set(Array.from({ length: 29 }, (_, i) => i + 1)))
+    expect(new Set(rows.map((row) => row.row))).toEqual(new Set(Array.from({ length: 30 }, (_, i) => i + 1)))
   })
 
   it('says what each applied change adds to the chain', () => {
@@ -34,5 +34,18 @@ describe('the webhook decision table', () => {
       { lastChance: false },
     )
     expect(lost).toEqual({ kind: 'echo', facts: [{ kind: 'booked', uid: 'u2', by: 'calsync', version: 2, start: T1 }] })
+  })
+})
+
+describe('what a trigger does to its booking', () => {
+  it.each([
+    ['BOOKING_CREATED', null, 'BOOKING_CREATED'],
+    ['BOOKING_REQUESTED', null, 'BOOKING_CREATED'],
+    ['BOOKING_REQUESTED', 'u1', 'BOOKING_RESCHEDULED'],
+    ['BOOKING_RESCHEDULED', 'u1', 'BOOKING_RESCHEDULED'],
+    ['BOOKING_REJECTED', null, 'BOOKING_CANCELLED'],
+    ['BOOKING_CANCELLED', null, 'BOOKING_CANCELLED'],
+  ] as const)('%s (rescheduleUid %s) → %s', (trigger, rescheduleUid, change) => {
+    expect(changeOf(trigger, rescheduleUid)).toBe(change)
   })
 })

@@ -108,13 +108,16 @@ export async function webhookRoutes(app: FastifyInstance, deps: WebhookRoutesDep
     const body = parsed.value
     const trigger = body !== null && typeof body === 'object' ? (body as { triggerEvent?: unknown }).triggerEvent : null
     // Cal.com's "Ping test" carries a dummy booking without uid or event type (calcom/README.md §4.8).
+    // Signed deliveries of any trigger show the subscription works (webhook silence).
     if (trigger === 'PING') {
       metrics.received(tenantId, trigger)
+      deps.activity.accepted(tenantId)
       return reply.code(200).send({ status: 'ok' })
     }
     if (typeof trigger === 'string' && !isBookingTrigger(trigger)) {
       log.info({ trigger: trigger.slice(0, 64) }, 'cal.com webhook trigger ignored')
       metrics.received(tenantId, trigger)
+      deps.activity.accepted(tenantId)
       return reply.code(200).send({ status: 'ignored' })
     }
 
