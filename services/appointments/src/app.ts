@@ -5,6 +5,7 @@ import type { AppointmentsService } from './appointments/appointments-service.ts
 import type { AppointmentsStore } from './appointments/appointments-store.ts'
 import type { Idempotency } from './appointments/idempotency.ts'
 import type { Authenticate } from './auth/bearer-auth.ts'
+import type { AppointmentHistory } from './history/appointment-history.ts'
 
 export interface AppDeps {
   logger: Logger
@@ -15,6 +16,7 @@ export interface AppDeps {
   store: AppointmentsStore
   idempotency: Idempotency
   authenticate: Authenticate
+  history: AppointmentHistory
 }
 
 /** The appointments REST API (DESIGN §4.4). No env, no listen, no connections. */

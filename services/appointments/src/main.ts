@@ -43,6 +43,7 @@ runMain('appointments', async () => {
     store: components.store,
     idempotency: components.idempotency,
     authenticate: components.authenticate,
+    history: components.history,
   })
   await app.listen({ host: config.host, port: config.port })
 

@@ -25,6 +25,7 @@ import { createTargets } from './calcom/webhook-target.ts'
 import { startCommandsResponder } from './commands/commands-responder.ts'
 import { createReconcileView } from './commands/reconcile-view.ts'
 import { createResync } from './commands/resync.ts'
+import { createAppointmentHistory } from './history/appointment-history.ts'
 import { createAppointmentsMetrics } from './metrics.ts'
 import { startOutboxRelay } from './outbox/outbox-relay.ts'
 import { createReviewPublisher } from './review/review-publisher.ts'
@@ -101,7 +102,9 @@ export async function startComponents(deps: ComponentDeps) {
     ...(deps.apiLockWaitMs === undefined ? {} : { lockWaitMs: deps.apiLockWaitMs }),
   })
   const reviews = createReviewPublisher({ js: deps.js, names: deps.names })
+  const history = createAppointmentHistory({ db: deps.db, store })
   const handler = createCalcomBookingHandler({
+    history,
     store,
     claims,
     locks,
@@ -126,6 +129,7 @@ export async function startComponents(deps: ComponentDeps) {
     js: deps.js,
     names: deps.names,
     apply: createSyncResultApplier({ store, locks, writer }),
+    history,
     logger: deps.logger,
     onInvalid,
   })
@@ -146,6 +150,7 @@ export async function startComponents(deps: ComponentDeps) {
   })
   return {
     store,
+    history,
     claims,
     writer,
     locks,

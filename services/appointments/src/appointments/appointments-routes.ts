@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify'
 import Type from 'typebox'
 import type { Authenticate } from '../auth/bearer-auth.ts'
 import { AppointmentNotFoundError, badRequest } from '../errors.ts'
+import type { AppointmentHistory } from '../history/appointment-history.ts'
 import { appointmentIdForKey } from './appointment.ts'
 import { toAppointmentView, toSyncStatusView } from './appointment-view.ts'
 import type { AppointmentsService } from './appointments-service.ts'
@@ -59,6 +60,7 @@ export async function appointmentsRoutes(
     store: AppointmentsStore
     idempotency: Idempotency
     authenticate: Authenticate
+    history: AppointmentHistory
   },
 ) {
   const { service, store, idempotency, authenticate } = deps
@@ -126,6 +128,14 @@ export async function appointmentsRoutes(
     const identity = authenticate(request)
     const { snapshot, doc, sync } = await view(identity.tenantId, (request.params as { id: string }).id)
     return { ...toSyncStatusView(snapshot, sync), initiatedBy: doc.initiatedBy }
+  })
+
+  app.get('/v1/appointments/:id/history', { schema: { params: IdParams } }, async (request) => {
+    const identity = authenticate(request)
+    const id = (request.params as { id: string }).id
+    const entries = await deps.history.read(identity.tenantId, id)
+    if (!entries) throw new AppointmentNotFoundError(id)
+    return { appointmentId: id, entries }
   })
 
   app.post('/v1/appointments/:id/cancel', { schema: { params: IdParams, body: CancelBody } }, async (request) => {

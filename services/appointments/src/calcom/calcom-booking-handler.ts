@@ -12,6 +12,8 @@ import type { AppointmentsStore } from '../appointments/appointments-store.ts'
 import type { ChangeWriter } from '../appointments/change-writer.ts'
 import type { Conflicts } from '../appointments/conflicts.ts'
 import type { SlotClaims } from '../appointments/slot-claims.ts'
+import { type AppointmentHistory, currentTraceId } from '../history/appointment-history.ts'
+import { entryOfWebhook } from '../history/history-entries.ts'
 import type { ReviewPublisher } from '../review/review-publisher.ts'
 import type { ChainFact } from '../sync/booking-chain.ts'
 import { withChainFacts } from '../sync/sync-state.ts'
@@ -31,6 +33,19 @@ export interface Delivery {
   lastChance: boolean
 }
 
+/** Outcomes that change no version yet belong in the appointment's history. */
+const NOTED_OUTCOMES: ReadonlySet<string> = new Set(['echo', 'review', 'stale'])
+
+/** Who acted on Cal.com, when its webhook says (a cancel's `cancelledBy`, a reschedule's `rescheduledBy`). */
+function actorOf(webhook: CalcomBookingWebhook): string | null {
+  const payload = webhook.payload as Record<string, unknown>
+  for (const key of ['cancelledBy', 'rescheduledBy']) {
+    const value = payload[key]
+    if (typeof value === 'string' && value.length > 0 && value.length <= 320) return value
+  }
+  return null
+}
+
 /** A webhook waits this long for another change of its appointment; then it is redelivered. */
 const LOCK_WAIT_MS = 2000
 
@@ -48,6 +63,7 @@ export function createCalcomBookingHandler(deps: {
   targets: Targets
   tenants: TenantRegistry
   reviews: ReviewPublisher
+  history: AppointmentHistory
   logger: Logger
   clock?: () => Date
 }) {
@@ -61,6 +77,20 @@ export function createCalcomBookingHandler(deps: {
       end: facts.end,
       eventTypeId: facts.eventTypeId,
     })
+    for (const [id, others] of [
+      [snapshot.id, partners] as const,
+      ...partners.map((p) => [p, [snapshot.id]] as const),
+    ]) {
+      await deps.history.note(snapshot.tenantId, id, {
+        at: snapshot.updatedAt,
+        what: 'conflict',
+        who: 'calcom webhook',
+        version: null,
+        bookingUid: facts.uid,
+        detail: `double booking with ${others.join(', ')} reported for review`,
+        traceId: currentTraceId(),
+      })
+    }
     deps.logger.warn(
       { tenantId: snapshot.tenantId, appointmentId: snapshot.id, partners, bookingUid: facts.uid },
       'double booking detected',
@@ -207,13 +237,30 @@ export function createCalcomBookingHandler(deps: {
           const decision = decideWebhook(facts, target, { lastChance: delivery.lastChance })
           // The metadata named an appointment that is not waiting for this booking: a booking of its own.
           if (decision.kind === 'create' && resolution.via === 'metadata') return 'retry' as const
-          return act(
+          const done = await act(
             lock,
             decision,
             { tenantId, webhook, facts, initiatedBy, ...(target ? { current: target.appointment } : {}) },
             delivery,
             message,
           )
+          // What changed no version goes into the appointment's story beside its versions.
+          if (target && NOTED_OUTCOMES.has(done)) {
+            await deps.history.note(
+              tenantId,
+              target.appointment.id,
+              entryOfWebhook({
+                at: message.receivedAt,
+                outcome: done,
+                trigger: webhook.triggerEvent,
+                bookingUid: facts.uid,
+                viaReconciler: message.via === 'reconciler',
+                actor: actorOf(webhook),
+                traceId: currentTraceId(),
+              }),
+            )
+          }
+          return done
         })
         if (outcome !== 'retry') return outcome
         if (resolution.via === 'metadata') useMetadata = false

@@ -12,6 +12,8 @@ import type { JetStreamClient } from '@nats-io/jetstream'
 import { AppointmentBusyError, type AppointmentLocks } from '../appointments/appointment-lock.ts'
 import type { AppointmentsStore } from '../appointments/appointments-store.ts'
 import type { ChangeWriter } from '../appointments/change-writer.ts'
+import { type AppointmentHistory, currentTraceId } from '../history/appointment-history.ts'
+import { entryOfResult } from '../history/history-entries.ts'
 import { applyResult, factsOfResult } from './sync-state.ts'
 
 const checkResult = createSchemaCheck(SyncResult)
@@ -51,6 +53,7 @@ export function startSyncResultsConsumer(deps: {
   js: JetStreamClient
   names: Names
   apply: ReturnType<typeof createSyncResultApplier>
+  history: AppointmentHistory
   logger: Logger
   onInvalid?: (message: InvalidMessage) => Promise<void>
 }): Promise<RunningConsumer> {
@@ -69,6 +72,8 @@ export function startSyncResultsConsumer(deps: {
             { tenantId: body.tenantId, appointmentId: body.appointmentId },
             'sync result for an unknown appointment',
           )
+        } else {
+          await deps.history.note(body.tenantId, body.appointmentId, entryOfResult(body, currentTraceId()))
         }
         return ack()
       } catch (error) {

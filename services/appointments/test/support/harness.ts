@@ -83,6 +83,7 @@ async function startInstance(options: HarnessOptions & { names: Names; dbName: s
     store: components.store,
     idempotency: components.idempotency,
     authenticate: components.authenticate,
+    history: components.history,
   })
   return {
     nc,
