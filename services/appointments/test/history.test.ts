@@ -3,20 +3,11 @@ import { bookingWebhook, signCalcom } from '../../../test/support/calcom-webhook
 import { eventually } from '../../../test/support/infra.ts'
 import { type Stack, startStack } from '../../../test/support/stack.ts'
 import { ACME, futureSlot, TEST_SECRETS } from '../../../test/support/tenants.ts'
+import type { HistoryEntry } from '../src/history/history-entries.ts'
 
 const ADMIN = TEST_SECRETS.ACME_ADMIN_TOKEN
 const attendee = { name: 'Ines Kahn', email: 'ines@example.org', timeZone: 'Europe/Berlin' }
 const at = (hour: number) => futureSlot(21, hour)
-
-interface Entry {
-  at: string
-  what: string
-  who: string
-  version: number | null
-  bookingUid: string | null
-  detail: string
-  traceId: string | null
-}
 
 describe('GET /v1/appointments/{id}/history', () => {
   let s: Stack
@@ -64,7 +55,7 @@ describe('GET /v1/appointments/{id}/history', () => {
     await settled()
 
     const history = (await api(ADMIN, 'GET', `/v1/appointments/${created.id}/history`)).json() as {
-      entries: Entry[]
+      entries: HistoryEntry[]
     }
     const story = history.entries.map((entry) => `${entry.what}: ${entry.detail}`)
     expect(story).toEqual([
