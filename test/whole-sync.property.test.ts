@@ -6,10 +6,16 @@
 // schedule settles, the invariants are checked against the sandbox's truth. A failing schedule is
 // shrunk by fast-check and printed with its seed and steps; CALSYNC_MODEL_RUNS sets how many run,
 // CALSYNC_MODEL_SEED repeats a run.
-import { CALSYNC_METADATA, consumerDefinitions, type ReviewRequest } from '@calsync/contracts'
+import {
+  CALSYNC_METADATA,
+  consumerDefinitions,
+  type ReviewRequest,
+  type TenantReconcileReport,
+} from '@calsync/contracts'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { SeenAppointment } from '../scripts/chaos/chaos-figures.ts'
+import { createReconcileCommands } from '../services/review/src/reconcile/reconcile-commands.ts'
 import { consumersIdle, eventually } from './support/infra.ts'
 import { testInstances } from './support/instances.ts'
 import { type Stack, startStack } from './support/stack.ts'
@@ -55,6 +61,8 @@ describe('the whole sync under randomized schedules', () => {
   let sinceFresh = 0
   let lastFailed = false
   let freshStacks = 0
+  let lostTotal = 0
+  let reconcileFindings = 0
   async function openStack() {
     // calcom-sync as processes (one per instance), so a schedule can SIGKILL one at a chosen point.
     s = await startStack({
@@ -85,7 +93,7 @@ describe('the whole sync under randomized schedules', () => {
   afterAll(async () => {
     await closeStack()
     process.stdout.write(
-      `[model] process faults: calcom-sync processes killed ${killedBefore}, appointments changes crashed after their event insert ${crashes}; fresh stacks ${freshStacks}\n`,
+      `[model] process faults: calcom-sync processes killed ${killedBefore}, appointments changes crashed after their event insert ${crashes}; fresh stacks ${freshStacks}; webhooks lost ${lostTotal}, reconciler findings in review ${reconcileFindings}\n`,
     )
   })
 
@@ -118,6 +126,8 @@ describe('the whole sync under randomized schedules', () => {
     const requestsBefore = s.sandbox.requests().length
     let customerWrites = 0
     let localChanges = 0
+    let lost = 0
+    let losing = false
     const api = (token: string, method: 'POST', path: string, body: unknown, headers: Record<string, string> = {}) =>
       s.appointments.api(token, method, path, body, headers)
     const onDay = () =>
@@ -182,9 +192,19 @@ describe('the whole sync under randomized schedules', () => {
           s.sandbox.holdWebhooks(ACME)
           break
         case 'release-webhooks': {
+          losing = false
           const held = s.sandbox.heldWebhooks().map((item) => item.id)
           const order = step.reverse ? [...held].reverse() : held
           s.sandbox.releaseWebhooks({ order, ...(step.twice && order[0] ? { twice: [order[0]] } : {}) })
+          break
+        }
+        case 'lose-webhooks': {
+          // What is held already, and what is sent from now until a release step: never delivered.
+          const held = s.sandbox.heldWebhooks().map((item) => item.id)
+          if (held.length > 0) s.sandbox.releaseWebhooks({ order: [], drop: held, keepHolding: true })
+          lost += held.length
+          losing = true
+          s.sandbox.holdWebhooks(ACME)
           break
         }
         case 'calcom-fault': {
@@ -209,12 +229,40 @@ describe('the whole sync under randomized schedules', () => {
       // Let some of the work run in between, so steps interleave with syncs and webhooks.
       await sleep(index % 3 === 0 ? 0 : 40)
     }
+    if (losing) {
+      const held = s.sandbox.heldWebhooks().map((item) => item.id)
+      if (held.length > 0) s.sandbox.releaseWebhooks({ order: [], drop: held })
+      lost += held.length
+    }
     await settle()
+    // Webhooks lost for good: the reconciler's pass brings calsync to Cal.com again, through the
+    // same decision path (a replayed change can make Cal.com calls of its own: a re-drive's).
+    if (lost > 0) {
+      await reconcile(false)
+      await settle()
+      lostTotal += lost
+    }
     const writes = s.sandbox
       .requests()
       .slice(requestsBefore)
       .filter((request) => request.method === 'POST' && request.path.startsWith('/v2/bookings')).length
     return { today, slot, local, calsyncWrites: writes - customerWrites, changes: localChanges + customerWrites, onDay }
+  }
+
+  /** One reconcile pass for acme through calcom-sync's command (the processes answer it; retried while one restarts). */
+  async function reconcile(dryRun: boolean): Promise<TenantReconcileReport> {
+    const commands = createReconcileCommands({ nc: s.appointments.nc, names: s.names, timeoutMs: 60_000 })
+    return eventually(
+      'a reconcile pass',
+      async () => {
+        const reply = await commands
+          .reconcile({ type: 'calcom_sync.reconcile', tenantId: ACME, dryRun, requestedBy: 'model' })
+          .catch(() => undefined)
+        const report = reply?.tenants[0]
+        return report && !report.error ? report : undefined
+      },
+      60_000,
+    )
   }
 
   async function settle() {
@@ -310,6 +358,16 @@ describe('the whole sync under randomized schedules', () => {
           }
           // I5: no loop — calsync's own Cal.com writes stay within a few per change (retries, look-ups' fixes).
           expect(outcome.calsyncWrites, 'Cal.com writes by calsync').toBeLessThanOrEqual(4 * outcome.changes + 2)
+          // The reconciler's own view agrees: calsync equals Cal.com, but for what an operator already has.
+          const plan = await reconcile(true)
+          for (const difference of plan.differences) {
+            const named = [difference.uid, difference.appointmentId].filter((name): name is string => Boolean(name))
+            expect(
+              named.some((name) => reviewText.includes(name)),
+              `the reconciler finds ${difference.kind}: ${difference.detail}`,
+            ).toBe(true)
+            reconcileFindings++
+          }
           lastFailed = false
         }),
         {

@@ -19,6 +19,8 @@ export async function startSyncProcesses(s: Stack, count: number) {
     CALSYNC_SYNC_CONCURRENCY: '4',
     // Held-back webhooks are the schedules' own perturbation: no reconcile pass repairs them early.
     CALSYNC_RECONCILE_INTERVAL: '0s',
+    // Every schedule's day (hundreds of days ahead) is in the window a pass compares in full.
+    CALSYNC_RECONCILE_HORIZON: '20000h',
     LOG_LEVEL: 'info',
   }
   const slots: Array<ServiceProcess | undefined> = Array.from({ length: count })

@@ -14,6 +14,8 @@ export type Step =
   | { kind: 'customer-cancel'; target: number }
   | { kind: 'hold-webhooks' }
   | { kind: 'release-webhooks'; reverse: boolean; twice: boolean }
+  /** The webhooks held so far, and those sent until the next release, are never delivered (Cal.com gave up on them): only the reconciler can tell. */
+  | { kind: 'lose-webhooks' }
   | { kind: 'calcom-fault'; on: 'create' | 'reschedule' | 'cancel'; fault: '503' | 'commitThenDrop' | '429' | 'hang' }
   /** The next change the appointments service writes stops right after its event insert, as in a crash. */
   | { kind: 'crash-appointments' }
@@ -68,6 +70,7 @@ export const stepArb: fc.Arbitrary<Step> = fc.oneof(
       fault: fc.constantFrom('503' as const, 'commitThenDrop' as const, '429' as const, 'hang' as const),
     }),
   },
+  { weight: 1, arbitrary: fc.constant({ kind: 'lose-webhooks' as const }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'crash-appointments' as const }) },
   {
     weight: 1,

@@ -58,7 +58,8 @@ export interface Replay {
 }
 
 export type DriftAction =
-  | { kind: 'replay'; replay: Replay }
+  /** In order: a chain of moves, then its end's cancel (each waits in the decision path for the one before). */
+  | { kind: 'replay'; replays: Replay[] }
   | { kind: 'redrive'; appointmentId: string }
   | { kind: 'review'; appointmentIds: string[]; uids: string[] }
 
@@ -83,6 +84,12 @@ export interface DriftPlan {
 export const MISSED_WEBHOOK_KINDS: readonly DriftKind[] = ['missed_create', 'missed_reschedule', 'missed_cancel']
 
 const isOpen = (booking: SeenBooking) => booking.status === 'accepted' || booking.status === 'pending'
+/** The webhook that ends a booking as Cal.com ended it. */
+const endOf = (booking: SeenBooking): Replay => ({
+  trigger: booking.status === 'rejected' ? 'BOOKING_REJECTED' : 'BOOKING_CANCELLED',
+  uid: booking.uid,
+  rescheduleUid: null,
+})
 const sameInstant = (a: string, b: string) => Date.parse(a) === Date.parse(b)
 
 /**
@@ -117,10 +124,58 @@ export function planDrift(input: {
     handled.add(appointment.id)
   }
 
-  // Cal.com's side first: every listed booking calsync does not hold as it is.
+  const moveOf = (booking: SeenBooking, from: string): Replay => ({
+    // Rescheduling a booking that needs confirmation is a new request, not BOOKING_RESCHEDULED (§8).
+    trigger: booking.status === 'pending' ? 'BOOKING_REQUESTED' : 'BOOKING_RESCHEDULED',
+    uid: booking.uid,
+    rescheduleUid: from,
+  })
+  const claimed = new Set<string>()
+
+  // Chains first: from each appointment's current booking, Cal.com's moves calsync never heard of,
+  // to their end (which may itself be cancelled since: moved, then cancelled, all untold).
+  for (const appointment of input.appointments) {
+    const start = appointment.currentUid ? byUid.get(appointment.currentUid) : undefined
+    if (!start?.rescheduledToUid || isOpen(start) || appointment.settling) continue
+    const hops: SeenBooking[] = []
+    let end = start
+    let incomplete = false
+    while (end.rescheduledToUid && !absent.has(end.rescheduledToUid)) {
+      const next = byUid.get(end.rescheduledToUid)
+      if (!next) {
+        lookups.add(end.rescheduledToUid)
+        incomplete = true
+        break
+      }
+      if (next === start || hops.includes(next)) break // a loop is no chain
+      hops.push(next)
+      end = next
+    }
+    if (incomplete) {
+      handled.add(appointment.id)
+      continue
+    }
+    const unknownHops = hops.filter((hop) => owner.get(hop.uid)?.id !== appointment.id)
+    if (hops.some((hop) => owner.has(hop.uid) && owner.get(hop.uid)?.id !== appointment.id)) continue
+    for (const hop of hops) claimed.add(hop.uid)
+    if (unknownHops.length === 0) continue
+    const replays = unknownHops.map((hop) => moveOf(hop, hop.rescheduledFromUid ?? start.uid))
+    const ended = !isOpen(end) && !(end.rescheduledToUid && !absent.has(end.rescheduledToUid))
+    if (ended) replays.push(endOf(end))
+    note({
+      kind: 'missed_reschedule',
+      uid: end.uid,
+      appointmentId: appointment.id,
+      detail: `booking ${start.uid} was rescheduled on Cal.com to ${hops.map((hop) => hop.uid).join(' → ')}${ended ? `, then ${end.status}` : ` at ${end.start}`}`,
+      action: { kind: 'replay', replays },
+    })
+  }
+
+  // Cal.com's side: every listed booking calsync does not hold as it is.
   for (const booking of input.bookings) {
     const known = owner.get(booking.uid)
     if (!known) {
+      if (claimed.has(booking.uid)) continue // a hop of a chain above
       if (!isOpen(booking)) continue // a booking that ended before calsync ever knew it changes nothing
       const named = booking.appointmentId ? byId.get(booking.appointmentId) : undefined
       if (named?.settling) {
@@ -149,14 +204,12 @@ export function planDrift(input: {
           postpone(fromOwner)
           continue
         }
-        // Rescheduling a booking that needs confirmation is a new request, not BOOKING_RESCHEDULED (§8).
-        const trigger = booking.status === 'pending' ? 'BOOKING_REQUESTED' : 'BOOKING_RESCHEDULED'
         note({
           kind: 'missed_reschedule',
           uid: booking.uid,
           appointmentId: fromOwner.id,
           detail: `booking ${from} was rescheduled on Cal.com to ${booking.uid} at ${booking.start}`,
-          action: { kind: 'replay', replay: { trigger, uid: booking.uid, rescheduleUid: from } },
+          action: { kind: 'replay', replays: [moveOf(booking, from)] },
         })
         continue
       }
@@ -167,11 +220,13 @@ export function planDrift(input: {
         detail: `booking ${booking.uid} at ${booking.start} is not known to calsync`,
         action: {
           kind: 'replay',
-          replay: {
-            trigger: booking.status === 'pending' ? 'BOOKING_REQUESTED' : 'BOOKING_CREATED',
-            uid: booking.uid,
-            rescheduleUid: null,
-          },
+          replays: [
+            {
+              trigger: booking.status === 'pending' ? 'BOOKING_REQUESTED' : 'BOOKING_CREATED',
+              uid: booking.uid,
+              rescheduleUid: null,
+            },
+          ],
         },
       })
       continue
@@ -211,14 +266,7 @@ export function planDrift(input: {
         uid: booking.uid,
         appointmentId: known.id,
         detail: `booking ${booking.uid} was ${booking.status} on Cal.com`,
-        action: {
-          kind: 'replay',
-          replay: {
-            trigger: booking.status === 'rejected' ? 'BOOKING_REJECTED' : 'BOOKING_CANCELLED',
-            uid: booking.uid,
-            rescheduleUid: null,
-          },
-        },
+        action: { kind: 'replay', replays: [endOf(booking)] },
       })
       continue
     }

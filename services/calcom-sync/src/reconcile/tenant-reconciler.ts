@@ -221,7 +221,9 @@ export function createTenantReconciler(deps: ReconcilerDeps) {
         appointmentId: drift.appointmentId,
         detail: drift.detail,
         action: drift.action.kind === 'replay' ? 'replay_webhook' : drift.action.kind,
-        ...(drift.action.kind === 'replay' ? { trigger: drift.action.replay.trigger } : {}),
+        ...(drift.action.kind === 'replay'
+          ? { trigger: drift.action.replays.map((replay) => replay.trigger).join(', ') }
+          : {}),
         done: false,
       }
       differences.push(difference)
@@ -229,10 +231,15 @@ export function createTenantReconciler(deps: ReconcilerDeps) {
       deps.onDifference?.(tenant.id, drift.kind)
       const { action } = drift
       if (action.kind === 'replay') {
-        const booking = bookings.get(action.replay.uid)
-        if (!booking || !isKnownTrigger(action.replay.trigger)) continue
-        const webhook = webhookFor(booking, action.replay.trigger, action.replay.rescheduleUid, clock())
-        await deps.replay(tenant.id, replayDeliveryId(tenant.id, booking, action.replay.trigger), webhook)
+        const replays = action.replays.flatMap((replay) => {
+          const booking = bookings.get(replay.uid)
+          return booking && isKnownTrigger(replay.trigger) ? [{ replay, booking, trigger: replay.trigger }] : []
+        })
+        if (replays.length < action.replays.length) continue
+        for (const { replay, booking, trigger } of replays) {
+          const webhook = webhookFor(booking, trigger, replay.rescheduleUid, clock())
+          await deps.replay(tenant.id, replayDeliveryId(tenant.id, booking, trigger), webhook)
+        }
         difference.done = true
       } else if (action.kind === 'redrive') {
         redrives.push(action.appointmentId)

@@ -104,6 +104,42 @@ function cases(n: number): Case[] {
       expect: { kinds: ['missed_reschedule'], actions: [`replay BOOKING_REQUESTED ${b('b2')} from ${b('b1')}`] },
     },
     {
+      name: 'a reschedule, then a cancel of the new booking, neither told (found by the model test)',
+      bookings: [
+        booking(b('b1'), { status: 'cancelled', rescheduledToUid: b('b2') }),
+        booking(b('b2'), { status: 'cancelled', rescheduledFromUid: b('b1') }),
+      ],
+      appointments: [appointment(id)],
+      expect: {
+        kinds: ['missed_reschedule'],
+        actions: [`replay BOOKING_RESCHEDULED ${b('b2')} from ${b('b1')} then BOOKING_CANCELLED ${b('b2')}`],
+      },
+    },
+    {
+      name: 'two reschedules never told, the chain walked to its end',
+      bookings: [
+        booking(b('b1'), { status: 'cancelled', rescheduledToUid: b('b2') }),
+        booking(b('b2'), { status: 'cancelled', start: T2, rescheduledFromUid: b('b1'), rescheduledToUid: b('b3') }),
+        booking(b('b3'), { start: T1, rescheduledFromUid: b('b2') }),
+      ],
+      appointments: [appointment(id)],
+      expect: {
+        kinds: ['missed_reschedule'],
+        actions: [
+          `replay BOOKING_RESCHEDULED ${b('b2')} from ${b('b1')} then BOOKING_RESCHEDULED ${b('b3')} from ${b('b2')}`,
+        ],
+      },
+    },
+    {
+      name: 'a chain whose next booking was not listed: looked up first',
+      bookings: [
+        booking(b('b1'), { status: 'cancelled', rescheduledToUid: b('b2') }),
+        booking(b('b2'), { status: 'cancelled', rescheduledFromUid: b('b1'), rescheduledToUid: b('b3') }),
+      ],
+      appointments: [appointment(id)],
+      expect: { kinds: [], actions: [], lookups: [b('b3')] },
+    },
+    {
       name: 'a reschedule calsync already has',
       bookings: [
         booking(b('b1'), { status: 'cancelled', rescheduledToUid: b('b2') }),
@@ -214,7 +250,12 @@ function described(plan: DriftPlan) {
     actions: plan.drifts
       .map(({ action }) =>
         action.kind === 'replay'
-          ? `replay ${action.replay.trigger} ${action.replay.uid}${action.replay.rescheduleUid ? ` from ${action.replay.rescheduleUid}` : ''}`
+          ? `replay ${action.replays
+              .map(
+                (replay) =>
+                  `${replay.trigger} ${replay.uid}${replay.rescheduleUid ? ` from ${replay.rescheduleUid}` : ''}`,
+              )
+              .join(' then ')}`
           : action.kind === 'redrive'
             ? `redrive ${action.appointmentId}`
             : `review ${action.appointmentIds.join(',')} ${[...action.uids].sort().join(',')}`,
