@@ -15,11 +15,15 @@ export interface Claimant {
 
 const RETRIES = 8
 
-/** Indexes of the documents an insertMany refused as duplicates (code 11000). */
-function duplicateIndexes(error: unknown): number[] | undefined {
+/**
+ * Indexes of the documents an insertMany refused as duplicates (code 11000); undefined for any
+ * other failure — also a bulk write cut off by the connection, which names no document: none of
+ * its minutes can be taken as ours (the caller's pending operation undoes whatever went in).
+ */
+export function duplicateIndexes(error: unknown): number[] | undefined {
   if (!(error instanceof MongoBulkWriteError)) return undefined
-  const errors = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors]
-  if (errors.some((writeError) => writeError.code !== 11000)) return undefined
+  const errors = (Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors]).filter(Boolean)
+  if (errors.length === 0 || errors.some((writeError) => writeError.code !== 11000)) return undefined
   return errors.map((writeError) => writeError.index)
 }
 
