@@ -5,6 +5,9 @@ const FLOWS = [
   'test/inbound-flow.test.ts',
   'test/review-flow.test.ts',
   'services/calcom-sync/test/sync-flow.test.ts',
+  'services/calcom-sync/test/reconciler.test.ts',
+  'services/appointments/test/pending-bookings.test.ts',
+  'services/appointments/test/history.test.ts',
   'test/whole-sync.property.test.ts',
 ]
 
