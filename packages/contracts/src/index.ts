@@ -30,7 +30,11 @@ export {
   type BookingTrigger,
   CalcomBookingPayload,
   CalcomBookingWebhook,
+  CalcomNoShowWebhook,
+  NO_SHOW_TRIGGER,
+  VerifiedNoShow,
   VerifiedWebhook,
+  WebhookStreamMessage,
 } from './messages/calcom-webhook.ts'
 export {
   DRIFT_KINDS,

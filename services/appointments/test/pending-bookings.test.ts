@@ -125,15 +125,25 @@ describe('bookings that need confirmation (BOOKING_REQUESTED, BOOKING_REJECTED) 
     expect(await localCreate(at(12))).toBe(201)
   })
 
+  it('records a no-show update on the appointment of its booking (by uid: it has no times), refuses a malformed one', async () => {
+    const noShow = (payload: Record<string, unknown>) =>
+      send({ triggerEvent: 'BOOKING_NO_SHOW_UPDATED', createdAt: new Date().toISOString(), payload })
+    const appointment = await byUid('pend-3')
+    const marked = { bookingUid: 'pend-3', bookingId: 17, attendees: [{ email: 'lea@example.org', noShow: true }] }
+    expect(await noShow({ ...marked, message: 'marked by the host' })).toBe(202)
+    // A booking calsync does not know: accepted, nothing to note.
+    expect(await noShow({ bookingUid: 'never-seen', attendees: [] })).toBe(202)
+    expect(await noShow({ attendees: [] })).toBe(400)
+    await settled()
+    const history = (await s.appointments.api(ADMIN, 'GET', `/v1/appointments/${appointment?.id}/history`)).json()
+    expect(history.entries.filter((entry: { what: string }) => entry.what === 'no_show')).toEqual([
+      expect.objectContaining({ bookingUid: 'pend-3', detail: 'no-show updated: lea@example.org did not show' }),
+    ])
+  })
+
   it('accepts triggers it does not act on, never with a 5xx', async () => {
     const other = (trigger: string, payload: Record<string, unknown>) =>
       send({ triggerEvent: trigger, createdAt: new Date().toISOString(), payload })
-    expect(
-      await other('BOOKING_NO_SHOW_UPDATED', {
-        bookingUid: 'pend-3',
-        attendees: [{ email: 'lea@example.org', noShow: true }],
-      }),
-    ).toBe(200)
     expect(await other('MEETING_ENDED', { uid: 'pend-3' })).toBe(200)
     expect(await other('BOOKING_PAYMENT_INITIATED', {})).toBe(200)
   })

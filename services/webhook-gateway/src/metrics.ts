@@ -1,9 +1,11 @@
-import { BOOKING_TRIGGERS } from '@calsync/contracts'
+import { BOOKING_TRIGGERS, NO_SHOW_TRIGGER } from '@calsync/contracts'
 import type { Meter } from '@calsync/service-kit'
 
 /** The `trigger` label: Cal.com's booking triggers and PING; any other signed trigger is `other`. */
 export function triggerLabel(trigger: string): string {
-  return trigger === 'PING' || (BOOKING_TRIGGERS as readonly string[]).includes(trigger) ? trigger : 'other'
+  return trigger === 'PING' || trigger === NO_SHOW_TRIGGER || (BOOKING_TRIGGERS as readonly string[]).includes(trigger)
+    ? trigger
+    : 'other'
 }
 
 /**

@@ -258,8 +258,20 @@ describe('POST /webhooks/calcom/:tenantId', () => {
       createdAt: NOW.toISOString(),
       payload: { bookingUid: 'x', bookingId: 1, attendees: [{ email: 'a@b.c', noShow: true }], message: 'm' },
     })
-    expect((await gateway.post(ACME, noShow)).json()).toEqual({ status: 'ignored' })
     expect(await gateway.messageCounts()).toEqual(before)
+    // A no-show update is not ignored: stored for the appointments service (it maps the booking by uid).
+    const noted = await gateway.post(ACME, noShow)
+    expect(noted.statusCode).toBe(202)
+    const stored = await gateway.webhookMessages(gateway.names.subjects.webhook(ACME, 'BOOKING_NO_SHOW_UPDATED'))
+    expect(stored.map((m) => m.body)).toEqual([
+      expect.objectContaining({ type: 'calcom.no_show.verified', tenantId: ACME, deliveryId: noted.json().deliveryId }),
+    ])
+    const malformed = JSON.stringify({
+      triggerEvent: 'BOOKING_NO_SHOW_UPDATED',
+      createdAt: NOW.toISOString(),
+      payload: {},
+    })
+    expect((await gateway.post(ACME, malformed)).json()).toMatchObject({ error: 'invalid_body' })
   })
 
   it('keeps each tenant to its own subject and secret', async () => {

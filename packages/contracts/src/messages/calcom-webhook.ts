@@ -79,6 +79,47 @@ export const CalcomBookingWebhook = Type.Object(
 export type CalcomBookingWebhook = Type.Static<typeof CalcomBookingWebhook>
 
 /**
+ * BOOKING_NO_SHOW_UPDATED: a host marked attendees (not) shown. A payload of its own (calcom/README.md
+ * §4): the booking by uid, no times, no metadata, no event type.
+ */
+export const NO_SHOW_TRIGGER = 'BOOKING_NO_SHOW_UPDATED'
+export const CalcomNoShowWebhook = Type.Object(
+  {
+    triggerEvent: Type.Literal(NO_SHOW_TRIGGER),
+    createdAt: Type.String({ format: 'date-time' }),
+    payload: Type.Object(
+      {
+        bookingUid: Type.String({ minLength: 1, maxLength: LIMITS.uidLength }),
+        bookingId: Type.Optional(Type.Integer()),
+        attendees: Type.Optional(
+          Type.Array(
+            Type.Object(
+              { email: Type.String({ maxLength: LIMITS.attendeeEmailLength }), noShow: Type.Boolean() },
+              { additionalProperties: true },
+            ),
+            { maxItems: LIMITS.attendees },
+          ),
+        ),
+        message: Type.Optional(Type.Union([Type.String({ maxLength: LIMITS.additionalNotesLength }), Type.Null()])),
+      },
+      { additionalProperties: true },
+    ),
+  },
+  { additionalProperties: true },
+)
+export type CalcomNoShowWebhook = Type.Static<typeof CalcomNoShowWebhook>
+
+/** A verified no-show update, on `calcom.webhook.<tenant>.BOOKING_NO_SHOW_UPDATED`. */
+export const VerifiedNoShow = Type.Object({
+  type: Type.Literal('calcom.no_show.verified'),
+  tenantId: Type.String({ minLength: 1 }),
+  deliveryId: Type.String({ minLength: 1 }),
+  receivedAt: Type.String({ format: 'date-time' }),
+  webhook: CalcomNoShowWebhook,
+})
+export type VerifiedNoShow = Type.Static<typeof VerifiedNoShow>
+
+/**
  * What the gateway publishes on `calcom.webhook.<tenant>.<trigger>` once a delivery is verified and
  * its event type is known to belong to the tenant (unowned event types go to review instead).
  */
@@ -96,3 +137,7 @@ export const VerifiedWebhook = Type.Object({
   via: Type.Optional(Type.Union([Type.Literal('webhook'), Type.Literal('reconciler')])),
 })
 export type VerifiedWebhook = Type.Static<typeof VerifiedWebhook>
+
+/** Everything on the webhook stream: booking webhooks and no-show updates. */
+export const WebhookStreamMessage = Type.Union([VerifiedWebhook, VerifiedNoShow])
+export type WebhookStreamMessage = Type.Static<typeof WebhookStreamMessage>

@@ -1,4 +1,4 @@
-import type { CalcomBookingWebhook, VerifiedWebhook } from '@calsync/contracts'
+import type { CalcomBookingWebhook, VerifiedNoShow, VerifiedWebhook } from '@calsync/contracts'
 import type { Logger, TenantRegistry } from '@calsync/service-kit'
 import {
   type AppointmentSnapshot,
@@ -224,6 +224,29 @@ export function createCalcomBookingHandler(deps: {
   }
 
   return {
+    /**
+     * A host's no-show marks, noted in the history of the appointment the booking belongs to:
+     * they change neither the slot nor Cal.com. False when calsync does not know the booking.
+     */
+    async noShow(message: VerifiedNoShow): Promise<boolean> {
+      const { tenantId, webhook } = message
+      const appointmentId = await store.linkedAppointmentId(tenantId, webhook.payload.bookingUid)
+      if (!appointmentId) return false
+      const marks = (webhook.payload.attendees ?? []).map(
+        (attendee) => `${attendee.email} ${attendee.noShow ? 'did not show' : 'showed'}`,
+      )
+      await deps.history.note(tenantId, appointmentId, {
+        at: message.receivedAt,
+        what: 'no_show',
+        who: 'calcom webhook',
+        version: null,
+        bookingUid: webhook.payload.bookingUid,
+        detail: marks.length > 0 ? `no-show updated: ${marks.join(', ')}` : 'no-show updated',
+        traceId: currentTraceId(),
+      })
+      return true
+    },
+
     async handle(message: VerifiedWebhook, delivery: Delivery): Promise<WebhookOutcome> {
       const { tenantId, webhook } = message
       const initiatedBy: Initiator = { origin: 'calcom', via: `webhook:${message.deliveryId.slice(0, 16)}` }

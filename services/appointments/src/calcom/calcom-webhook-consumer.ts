@@ -3,7 +3,7 @@ import {
   consumerDefinitions,
   createSchemaCheck,
   type Names,
-  VerifiedWebhook,
+  WebhookStreamMessage,
 } from '@calsync/contracts'
 import {
   ack,
@@ -19,7 +19,7 @@ import { AppointmentBusyError } from '../appointments/appointment-lock.ts'
 import type { AppointmentsMetrics } from '../metrics.ts'
 import type { CalcomBookingHandler } from './calcom-booking-handler.ts'
 
-const checkWebhook = createSchemaCheck(VerifiedWebhook)
+const checkWebhook = createSchemaCheck(WebhookStreamMessage)
 
 /**
  * How long a webhook may wait for what it depends on (the webhook that introduces its booking,
@@ -62,6 +62,15 @@ export function startCalcomWebhookConsumer(deps: {
     concurrency: 4,
     ...(deps.onInvalid ? { onInvalid: deps.onInvalid } : {}),
     handle: async ({ body, deliveryCount, streamSequence, subject }) => {
+      if (body.type === 'calcom.no_show.verified') {
+        const noted = await deps.handler.noShow(body)
+        deps.metrics.webhookProcessed(body.webhook.triggerEvent, noted ? 'applied' : 'stale')
+        log.info(
+          { tenantId: body.tenantId, bookingUid: body.webhook.payload.bookingUid, noted },
+          noted ? 'no-show update noted' : 'no-show update for a booking calsync does not know',
+        )
+        return ack()
+      }
       const context = {
         tenantId: body.tenantId,
         trigger: body.webhook.triggerEvent,

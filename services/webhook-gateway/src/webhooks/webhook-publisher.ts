@@ -1,8 +1,10 @@
 import {
   type CalcomBookingWebhook,
+  type CalcomNoShowWebhook,
   ERROR_CODES,
   type Names,
   type ReviewRequest,
+  type VerifiedNoShow,
   type VerifiedWebhook,
 } from '@calsync/contracts'
 import { publishMessage } from '@calsync/service-kit'
@@ -16,6 +18,8 @@ export interface Published {
 export interface WebhookPublisher {
   /** The tenant's own booking webhook, for the appointments service. */
   verified(tenantId: string, deliveryId: string, webhook: CalcomBookingWebhook): Promise<Published>
+  /** A no-show update: it names only a booking, which the appointments service maps in the tenant. */
+  noShow(tenantId: string, deliveryId: string, webhook: CalcomNoShowWebhook): Promise<Published>
   /** A webhook naming an event type no tenant owns: kept for an operator rather than dropped. */
   unmapped(tenantId: string, deliveryId: string, webhook: CalcomBookingWebhook): Promise<Published>
 }
@@ -31,6 +35,18 @@ export function createWebhookPublisher(deps: {
     async verified(tenantId, deliveryId, webhook) {
       const message: VerifiedWebhook = {
         type: 'calcom.webhook.verified',
+        tenantId,
+        deliveryId,
+        receivedAt: clock().toISOString(),
+        webhook,
+      }
+      const subject = names.subjects.webhook(tenantId, webhook.triggerEvent)
+      const ack = await publishMessage(js, subject, message, { msgId: deliveryId, tenantId, origin: 'calcom' })
+      return { duplicate: ack.duplicate }
+    },
+    async noShow(tenantId, deliveryId, webhook) {
+      const message: VerifiedNoShow = {
+        type: 'calcom.no_show.verified',
         tenantId,
         deliveryId,
         receivedAt: clock().toISOString(),

@@ -1,10 +1,12 @@
 import {
   BOOKING_TRIGGERS,
   CalcomBookingWebhook,
+  CalcomNoShowWebhook,
   createSchemaCheck,
   ERROR_CODES,
   type ErrorCode,
   formatIssues,
+  NO_SHOW_TRIGGER,
   TENANT_ID_PATTERN,
 } from '@calsync/contracts'
 import { parseInstant, type TenantRegistry, toErrorResponse, type WebhookActivity } from '@calsync/service-kit'
@@ -32,6 +34,7 @@ export interface WebhookRoutesDeps {
 }
 
 const checkWebhook = createSchemaCheck(CalcomBookingWebhook)
+const checkNoShow = createSchemaCheck(CalcomNoShowWebhook)
 const TENANT_ID = new RegExp(TENANT_ID_PATTERN)
 const SIGNATURE_MESSAGES = {
   [ERROR_CODES.missingSignature]: 'X-Cal-Signature-256 is missing; give the Cal.com webhook a secret',
@@ -113,6 +116,26 @@ export async function webhookRoutes(app: FastifyInstance, deps: WebhookRoutesDep
       metrics.received(tenantId, trigger)
       deps.activity.accepted(tenantId)
       return reply.code(200).send({ status: 'ok' })
+    }
+    if (trigger === NO_SHOW_TRIGGER) {
+      const noShow = checkNoShow.check(body)
+      if (!noShow.ok) return refuse(reply, 400, ERROR_CODES.invalidBody, formatIssues(noShow.issues))
+      const fresh = deps.replayWindow.check(noShow.value.createdAt)
+      if (!fresh.ok) return refuse(reply, 400, fresh.code, fresh.message)
+      const deliveryId = deliveryIdOf(tenantId, raw)
+      let published: { duplicate: boolean }
+      try {
+        published = await deps.publisher.noShow(tenantId, deliveryId, noShow.value)
+      } catch (error) {
+        log.error({ err: error, deliveryId }, 'cal.com webhook could not be queued')
+        return refuse(reply, 503, ERROR_CODES.unavailable, 'the webhook could not be queued; retry later')
+      }
+      metrics.received(tenantId, trigger)
+      deps.activity.accepted(tenantId)
+      log.info({ trigger, bookingUid: noShow.value.payload.bookingUid, deliveryId }, 'cal.com no-show update accepted')
+      return reply
+        .code(published.duplicate ? 200 : 202)
+        .send({ status: published.duplicate ? 'duplicate' : 'accepted', deliveryId })
     }
     if (typeof trigger === 'string' && !isBookingTrigger(trigger)) {
       log.info({ trigger: trigger.slice(0, 64) }, 'cal.com webhook trigger ignored')
