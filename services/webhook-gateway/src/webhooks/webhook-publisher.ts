@@ -31,31 +31,19 @@ export function createWebhookPublisher(deps: {
   clock: () => Date
 }): WebhookPublisher {
   const { js, names, clock } = deps
+  /** On the tenant's subject for its trigger, the delivery id as Nats-Msg-Id: a re-delivery is a duplicate. */
+  async function store(message: VerifiedWebhook | VerifiedNoShow): Promise<Published> {
+    const { tenantId, deliveryId } = message
+    const subject = names.subjects.webhook(tenantId, message.webhook.triggerEvent)
+    const ack = await publishMessage(js, subject, message, { msgId: deliveryId, tenantId, origin: 'calcom' })
+    return { duplicate: ack.duplicate }
+  }
+  const received = () => clock().toISOString()
   return {
-    async verified(tenantId, deliveryId, webhook) {
-      const message: VerifiedWebhook = {
-        type: 'calcom.webhook.verified',
-        tenantId,
-        deliveryId,
-        receivedAt: clock().toISOString(),
-        webhook,
-      }
-      const subject = names.subjects.webhook(tenantId, webhook.triggerEvent)
-      const ack = await publishMessage(js, subject, message, { msgId: deliveryId, tenantId, origin: 'calcom' })
-      return { duplicate: ack.duplicate }
-    },
-    async noShow(tenantId, deliveryId, webhook) {
-      const message: VerifiedNoShow = {
-        type: 'calcom.no_show.verified',
-        tenantId,
-        deliveryId,
-        receivedAt: clock().toISOString(),
-        webhook,
-      }
-      const subject = names.subjects.webhook(tenantId, webhook.triggerEvent)
-      const ack = await publishMessage(js, subject, message, { msgId: deliveryId, tenantId, origin: 'calcom' })
-      return { duplicate: ack.duplicate }
-    },
+    verified: (tenantId, deliveryId, webhook) =>
+      store({ type: 'calcom.webhook.verified', tenantId, deliveryId, receivedAt: received(), webhook }),
+    noShow: (tenantId, deliveryId, webhook) =>
+      store({ type: 'calcom.no_show.verified', tenantId, deliveryId, receivedAt: received(), webhook }),
     async unmapped(tenantId, deliveryId, webhook) {
       const causeId = `unmapped:${deliveryId}`
       const { eventTypeId, uid: bookingUid } = webhook.payload
