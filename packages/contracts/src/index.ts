@@ -19,6 +19,9 @@ export {
 } from './messages/appointment-event.ts'
 export {
   CommandError,
+  HistoryEntry,
+  HistoryReply,
+  HistoryRequest,
   RESYNC_STATUSES,
   ResyncReply,
   ResyncRequest,

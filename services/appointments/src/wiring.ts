@@ -146,6 +146,7 @@ export async function startComponents(deps: ComponentDeps) {
     names: deps.names,
     resync,
     reconcileView: createReconcileView({ store }),
+    history,
     logger: deps.logger,
   })
   return {

@@ -141,6 +141,30 @@ describe('the operator dashboard in a real browser', () => {
     await page.close()
   })
 
+  it("opens an item's history: its appointment's story with the item's own opening among it", async () => {
+    const failed = await failedAppointment(TEST_SECRETS.ACME_ADMIN_TOKEN, 1002, 12)
+    const { page, problems } = await openDashboard(REVIEW_ADMIN_TOKEN)
+    const row = page.locator(`tr[data-id="${failed.item.id}"]`)
+    await row.waitFor({ timeout: UI_TIMEOUT_MS })
+    await row.locator('button[data-action="history"]').click()
+    await page.locator('#history .story li').first().waitFor({ timeout: UI_TIMEOUT_MS })
+    expect(await page.locator('#history h3').allTextContents()).toEqual([failed.id])
+    const lines = await page.locator('#history .story li .what').allTextContents()
+    expect(lines).toEqual(['created', 'sync attempt', 'review opened'])
+    expect(await page.locator('#history').textContent()).toContain('failed for good (calcom_server_error')
+    await page.click('#history-close')
+    expect(await page.locator('#history').isHidden()).toBe(true)
+    // Another tenant's item is not found by a tenant token (the API, as the page would call it).
+    const foreign = await r.app.inject({
+      method: 'GET',
+      url: `/v1/review-items/${failed.item.id}/history`,
+      headers: { authorization: `Bearer ${TEST_SECRETS.BRIGHT_API_TOKEN}` },
+    })
+    expect(foreign.statusCode).toBe(404)
+    expect(problems).toEqual([])
+    await page.close()
+  })
+
   it('works with a tenant token: only its items, resolved with a note from the prompt', async () => {
     const { page, problems } = await openDashboard(TEST_SECRETS.BRIGHT_API_TOKEN)
     const rows = page.locator('#rows tr')

@@ -54,6 +54,32 @@ export const SyncStatsReply = Type.Object({
 })
 export type SyncStatsReply = Type.Static<typeof SyncStatsReply>
 
+/** One line of an appointment's story (GET /v1/appointments/{id}/history). */
+export const HistoryEntry = Type.Object({
+  at: Type.String(),
+  what: Type.String(),
+  who: Type.String(),
+  version: Type.Union([Type.Integer(), Type.Null()]),
+  bookingUid: Type.Union([Type.String(), Type.Null()]),
+  detail: Type.String(),
+  traceId: Type.Union([Type.String(), Type.Null()]),
+})
+export type HistoryEntry = Type.Static<typeof HistoryEntry>
+
+/** Request/reply on `calsync.appointments.history`: an appointment's story, for the review dashboard. */
+export const HistoryRequest = Type.Object(
+  {
+    type: Type.Literal('appointments.history'),
+    tenantId: Type.Union([Type.String({ minLength: 1 }), Type.Null()]),
+    appointmentId: Type.String({ minLength: 1 }),
+  },
+  { additionalProperties: false },
+)
+export type HistoryRequest = Type.Static<typeof HistoryRequest>
+
+export const HistoryReply = Type.Object({ appointmentId: Type.String(), entries: Type.Array(HistoryEntry) })
+export type HistoryReply = Type.Static<typeof HistoryReply>
+
 /** Every command reply: the answer, or an error with a stable code. */
 export const CommandError = Type.Object({ error: Type.String(), message: Type.String() })
 export type CommandError = Type.Static<typeof CommandError>

@@ -1,5 +1,7 @@
 import {
   createSchemaCheck,
+  ERROR_CODES,
+  HistoryRequest,
   type Names,
   ReconcileViewRequest,
   ResyncRequest,
@@ -8,12 +10,14 @@ import {
 } from '@calsync/contracts'
 import { type Logger, serveCommand } from '@calsync/service-kit'
 import type { NatsConnection, Subscription } from '@nats-io/transport-node'
+import type { AppointmentHistory } from '../history/appointment-history.ts'
 import type { ReconcileView } from './reconcile-view.ts'
 import type { Resync } from './resync.ts'
 
 const checkResync = createSchemaCheck(ResyncRequest)
 const checkStats = createSchemaCheck(SyncStatsRequest)
 const checkReconcileView = createSchemaCheck(ReconcileViewRequest)
+const checkHistory = createSchemaCheck(HistoryRequest)
 
 /**
  * Answers the commands other services send the owner of the appointment data (request/reply on
@@ -24,6 +28,7 @@ export function startCommandsResponder(deps: {
   names: Names
   resync: Resync
   reconcileView: ReconcileView
+  history: AppointmentHistory
   logger: Logger
 }) {
   const log = deps.logger.child({ component: 'commands' })
@@ -47,6 +52,12 @@ export function startCommandsResponder(deps: {
     }),
     serve('sync-stats', checkStats, (request) => deps.resync.syncStats(request)),
     serve('reconcile-view', checkReconcileView, (request) => deps.reconcileView.view(request)),
+    serve('history', checkHistory, async (request) => {
+      const tenantId = request.tenantId ?? (await deps.history.tenantOf(request.appointmentId))
+      const entries = tenantId ? await deps.history.read(tenantId, request.appointmentId) : undefined
+      if (!entries) return { error: ERROR_CODES.notFound, message: `appointment ${request.appointmentId} not found` }
+      return { appointmentId: request.appointmentId, entries }
+    }),
   ]
   return {
     async stop() {

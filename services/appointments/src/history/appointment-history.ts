@@ -50,6 +50,11 @@ export function createAppointmentHistory(deps: { db: Db; store: AppointmentsStor
       )
     },
 
+    /** The tenant an appointment belongs to (for the operator, who names no tenant). */
+    async tenantOf(appointmentId: string): Promise<string | undefined> {
+      return (await store.appointments.findOne({ _id: appointmentId }))?.tenantId
+    },
+
     /** Undefined when the appointment is not the tenant's (its existence is not revealed). */
     async read(tenantId: string, appointmentId: string): Promise<HistoryEntry[] | undefined> {
       const events = await versions(tenantId, appointmentId)

@@ -1,22 +1,12 @@
-import type { SyncResult } from '@calsync/contracts'
+import type { HistoryEntry, SyncResult } from '@calsync/contracts'
 import type { EventDoc } from '../appointments/appointments-store.ts'
 
 /**
- * One line of an appointment's story (GET /v1/appointments/{id}/history): who did what, when, on
- * which Cal.com booking, under which trace. Pure builders, so the story of any order of events,
- * results and webhooks reads the same way.
+ * The lines of an appointment's story (GET /v1/appointments/{id}/history, HistoryEntry in the
+ * contracts): who did what, when, on which Cal.com booking, under which trace. Pure builders, so
+ * the story of any order of events, results and webhooks reads the same way.
  */
-export interface HistoryEntry {
-  at: string
-  /** `created`, `moved`, `cancelled`, `confirmed`, `sync_requested`, `sync_attempt`, `echo`, `conflict`, … */
-  what: string
-  /** The channel and who: `admin token:3f2a9c1d`, `calcom webhook`, `calcom reconciler`, `calcom-sync`. */
-  who: string
-  version: number | null
-  bookingUid: string | null
-  detail: string
-  traceId: string | null
-}
+export type { HistoryEntry }
 
 /** The trace id of a W3C traceparent (`00-<trace>-<span>-<flags>`). */
 export function traceIdOf(traceparent: string | undefined): string | null {

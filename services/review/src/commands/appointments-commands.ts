@@ -1,5 +1,7 @@
 import {
   createSchemaCheck,
+  HistoryReply,
+  type HistoryRequest,
   type Names,
   ResyncReply,
   type ResyncRequest,
@@ -9,14 +11,16 @@ import {
 } from '@calsync/contracts'
 import { type CommandFailures, sendCommand } from '@calsync/service-kit'
 import type { NatsConnection } from '@nats-io/transport-node'
-import { AppointmentsUnavailableError, badRequest } from '../errors.ts'
+import { AppointmentsUnavailableError, badRequest, notFound } from '../errors.ts'
 
 const checkResyncReply = createSchemaCheck(ResyncReply)
 const checkStatsReply = createSchemaCheck(SyncStatsReply)
+const checkHistoryReply = createSchemaCheck(HistoryReply)
 
 const failures: CommandFailures = {
   unavailable: (message, cause) => new AppointmentsUnavailableError(message, cause),
   badRequest,
+  notFound,
 }
 
 /**
@@ -39,6 +43,7 @@ export function createAppointmentsCommands(deps: { nc: NatsConnection; names: Na
   return {
     resync: (request: ResyncRequest) => send('resync', request, checkResyncReply),
     syncStats: (request: SyncStatsRequest) => send('sync-stats', request, checkStatsReply),
+    history: (request: HistoryRequest) => send('history', request, checkHistoryReply),
   }
 }
 

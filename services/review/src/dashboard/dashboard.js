@@ -130,6 +130,10 @@
       if (note.trim() === '') return showError('A note is required to resolve an item.')
       act(resolve, () => api('POST', `/v1/review-items/${encodeURIComponent(item.id)}/resolve`, { note: note.trim() }))
     })
+    const history = el('button', { text: 'History' })
+    history.type = 'button'
+    history.dataset.action = 'history'
+    history.addEventListener('click', () => showHistory(item))
     const ids =
       item.appointmentIds.length === 0
         ? [el('span', { className: 'muted', text: '—' })]
@@ -149,12 +153,46 @@
       el('td', { className: 'err' }, error),
       el('td', { className: 'num', text: item.attempts }),
       el('td', { className: 'num', text: age(item.createdAt), title: item.createdAt }),
-      el('td', { className: 'actions' }, [retry, resolve]),
+      el('td', { className: 'actions' }, [history, retry, resolve]),
     ])
     tr.dataset.id = item.id
     tr.dataset.kind = item.kind
     if (retrying) tr.dataset.state = 'retrying'
     return tr
+  }
+
+  /** The story of an item's appointments, as the API tells it, below the queue. */
+  async function showHistory(item) {
+    $('history-of').textContent = `${KIND_LABELS[item.kind] || item.kind} · ${item.tenantId}`
+    $('history-body').replaceChildren(el('div', { className: 'muted', text: 'loading…' }))
+    $('history').hidden = false
+    try {
+      const story = await api('GET', `/v1/review-items/${encodeURIComponent(item.id)}/history`)
+      const parts =
+        story.appointments.length > 0 ? story.appointments : [{ appointmentId: null, entries: story.entries ?? [] }]
+      $('history-body').replaceChildren(
+        ...parts.map((part) =>
+          el('div', { className: 'story' }, [
+            el('h3', { text: part.appointmentId ?? 'no appointment' }),
+            el(
+              'ol',
+              {},
+              part.entries.map((entry) =>
+                el('li', { className: `entry ${entry.what}` }, [
+                  el('span', { className: 'when', text: new Date(entry.at).toLocaleString(), title: entry.at }),
+                  el('span', { className: 'what', text: entry.what.replaceAll('_', ' ') }),
+                  el('span', { className: 'detail', text: entry.detail }),
+                  el('span', { className: 'who muted', text: entry.who }),
+                  ...(entry.bookingUid ? [el('code', { text: entry.bookingUid })] : []),
+                ]),
+              ),
+            ),
+          ]),
+        ),
+      )
+    } catch (error) {
+      $('history-body').replaceChildren(el('div', { className: 'notice', text: error.message }))
+    }
   }
 
   async function act(button, run) {
@@ -222,6 +260,9 @@
     refresh()
   })
   $('refresh').addEventListener('click', () => refresh())
+  $('history-close').addEventListener('click', () => {
+    $('history').hidden = true
+  })
   $('signout').addEventListener('click', () => {
     sessionStorage.removeItem(KEY)
     showLogin('')

@@ -81,6 +81,51 @@ export async function reviewItemsRoutes(
     }
   })
 
+  /**
+   * The story of the item's appointments, each as the appointments service tells it, with the
+   * item's own opening and resolution among its lines: what the dashboard shows when an item is opened.
+   */
+  app.get('/v1/review-items/:id/history', { schema: { params: IdParams } }, async (request) => {
+    const viewer = authenticate(request)
+    const item = await load(viewer.tenantId, (request.params as { id: string }).id)
+    const own = [
+      {
+        at: item.createdAt,
+        what: 'review_opened',
+        who: 'review',
+        version: null,
+        bookingUid: null,
+        detail: `${item.kind}: ${item.errorMessage}`,
+        traceId: null,
+      },
+      ...(item.resolvedAt
+        ? [
+            {
+              at: item.resolvedAt,
+              what: 'review_resolved',
+              who: 'review',
+              version: null,
+              bookingUid: null,
+              detail: item.note ?? 'resolved',
+              traceId: null,
+            },
+          ]
+        : []),
+    ]
+    const appointments = []
+    for (const appointmentId of item.appointmentIds.slice(0, 10)) {
+      const story = await commands
+        .history({ type: 'appointments.history', tenantId: item.tenantId, appointmentId })
+        .catch((error: unknown) => {
+          if ((error as { statusCode?: number }).statusCode === 404) return { appointmentId, entries: [] }
+          throw error
+        })
+      const entries = [...story.entries, ...own].sort((a, b) => Date.parse(a.at) - Date.parse(b.at))
+      appointments.push({ appointmentId, entries })
+    }
+    return { itemId: item._id, entries: item.appointmentIds.length === 0 ? own : undefined, appointments }
+  })
+
   app.get('/v1/review-items/:id', { schema: { params: IdParams } }, async (request) => {
     const viewer = authenticate(request)
     return toReviewItemView(await load(viewer.tenantId, (request.params as { id: string }).id), { withDetail: true })
