@@ -13,6 +13,8 @@ export interface ChaosOptions {
   keep: boolean
   /** Minutes allowed for the system to settle after the last change. */
   settleMinutes: number
+  /** Seconds between reconcile passes of every tenant while the changes run; 0: none. */
+  reconcileSeconds: number
 }
 
 export function chaosOptions(env: NodeJS.ProcessEnv): ChaosOptions {
@@ -30,6 +32,7 @@ export function chaosOptions(env: NodeJS.ProcessEnv): ChaosOptions {
     seed: whole('CALSYNC_CHAOS_SEED', Math.floor(Math.random() * 2 ** 31), 0),
     keep: env.CALSYNC_CHAOS_KEEP === '1',
     settleMinutes: whole('CALSYNC_CHAOS_SETTLE_MINUTES', 5, 1),
+    reconcileSeconds: whole('CALSYNC_CHAOS_RECONCILE_SECONDS', 0, 0),
   }
 }
 

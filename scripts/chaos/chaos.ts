@@ -43,7 +43,7 @@ async function main(): Promise<number> {
   writeFileSync(tenantsFile, tenantsYaml(tenants))
   const adminToken = `chaos_admin_${randomBytes(12).toString('hex')}`
   say(
-    `seed ${options.seed}: ${options.changes} changes, ${options.clients} clients, ${options.killsPerInstance} kills per instance`,
+    `seed ${options.seed}: ${options.changes} changes, ${options.clients} clients, ${options.killsPerInstance} kills per instance${options.reconcileSeconds > 0 ? `, reconcile passes every ${options.reconcileSeconds} s` : ''}`,
   )
 
   const nats = await startRestartableNatsServer({ dataDir: runDir })
@@ -77,9 +77,10 @@ async function main(): Promise<number> {
         CALCOM_TIMEOUT: '3s',
         CALSYNC_SYNC_BACKOFF: '500ms,1s,2s,4s',
         CALSYNC_CALCOM_CALLS_PER_MINUTE: '3000',
-        // The figures are the webhook path's (the front door retries every delivery): the
-        // reconciler is proven on its own (services/calcom-sync/test/reconciler.test.ts).
-        CALSYNC_RECONCILE_INTERVAL: '0s',
+        // Off by default: the figures are the webhook path's (the front door retries every
+        // delivery). CALSYNC_CHAOS_RECONCILE_SECONDS runs passes beside it, racing the webhooks.
+        CALSYNC_RECONCILE_INTERVAL: `${options.reconcileSeconds}s`,
+        CALSYNC_RECONCILE_HORIZON: '20000h',
       },
     },
   )
