@@ -41,6 +41,7 @@ export {
 } from './messages/calcom-webhook.ts'
 export {
   DRIFT_KINDS,
+  MAX_REPORTED_DIFFERENCES,
   ReconcileAppointment,
   ReconcileDifference,
   ReconcileReply,

@@ -103,6 +103,9 @@ describe('the reconciler over many bookings', () => {
       const report = reply.tenants[0] as TenantReconcileReport
       expect(report.error).toBeUndefined()
       expect(report.bookingsSeen).toBeGreaterThanOrEqual(BOOKINGS)
+      // Every unknown booking is a difference; the reply lists the first 500 and counts them all.
+      expect(report.differencesTotal).toBeGreaterThanOrEqual(BOOKINGS)
+      expect(report.differences).toHaveLength(500)
       expect(report.calcomCalls).toBeGreaterThan(4)
 
       const calls = s.sandbox.requests().slice(first)

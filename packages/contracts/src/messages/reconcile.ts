@@ -76,6 +76,8 @@ export const ReconcileDifference = Type.Object({
 })
 export type ReconcileDifference = Type.Static<typeof ReconcileDifference>
 
+export const MAX_REPORTED_DIFFERENCES = 500
+
 export const TenantReconcileReport = Type.Object({
   tenantId: Type.String(),
   dryRun: Type.Boolean(),
@@ -85,7 +87,9 @@ export const TenantReconcileReport = Type.Object({
   calcomCalls: Type.Integer({ minimum: 0 }),
   bookingsSeen: Type.Integer({ minimum: 0 }),
   appointmentsCompared: Type.Integer({ minimum: 0 }),
+  /** The first MAX_REPORTED_DIFFERENCES of them (a reply must fit a NATS message); all are acted on. */
   differences: Type.Array(ReconcileDifference),
+  differencesTotal: Type.Integer({ minimum: 0 }),
   /** Appointments left for the next pass because a change of theirs was still on its way. */
   settling: Type.Array(Type.String()),
   /** The tenant's webhooks after this pass (not judged in a dry run). */

@@ -29,6 +29,7 @@ const failedReport = (tenantId: string, dryRun: boolean, at: string, error: unkn
   bookingsSeen: 0,
   appointmentsCompared: 0,
   differences: [],
+  differencesTotal: 0,
   settling: [],
   error: {
     code: 'reconcile_failed',

@@ -4,6 +4,7 @@ import {
   type CalcomBookingWebhook,
   calsyncAppointmentIdOf,
   ERROR_CODES,
+  MAX_REPORTED_DIFFERENCES,
   type ReconcileDifference,
   type ReconcileViewReply,
   type ReconcileViewRequest,
@@ -291,7 +292,8 @@ export function createTenantReconciler(deps: ReconcilerDeps) {
       calcomCalls: calls,
       bookingsSeen: bookings.size,
       appointmentsCompared: view.appointments.length,
-      differences,
+      differences: differences.slice(0, MAX_REPORTED_DIFFERENCES),
+      differencesTotal: differences.length,
       settling: plan.settling,
       ...(silence
         ? {
