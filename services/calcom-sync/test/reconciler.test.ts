@@ -9,7 +9,9 @@ import { eventually } from '../../../test/support/infra.ts'
 import { type Stack, startStack } from '../../../test/support/stack.ts'
 import { readStream } from '../../../test/support/streams.ts'
 import { ACME, futureSlot, TEST_SECRETS } from '../../../test/support/tenants.ts'
+import { runReconcileCli } from '../../review/src/cli/reconcile-cli.ts'
 import { createReconcileCommands } from '../../review/src/reconcile/reconcile-commands.ts'
+import { REVIEW_ADMIN_TOKEN, startReviewHarness } from '../../review/test/support/review-harness.ts'
 import { acmeWebhooks, customerBooks, customerCancels, customerMoves } from './defects/support.ts'
 
 const ADMIN = TEST_SECRETS.ACME_ADMIN_TOKEN
@@ -177,5 +179,47 @@ describe('the reconciler: calsync equals Cal.com again after webhooks were lost'
     // Calsync equals Cal.com: the next pass finds nothing to do but the double booking it reported.
     const again = await reconcile(true)
     expect(brief(again.differences)).toEqual([])
+  })
+
+  it('answers POST /v1/reconcile and npm run reconcile through the review service, scoped to the token', async () => {
+    const review = await startReviewHarness({ names: s.names })
+    try {
+      await review.app.listen({ host: '127.0.0.1', port: 0 })
+      const url = `http://127.0.0.1:${(review.app.server.address() as { port: number }).port}`
+      const out: string[] = []
+      const err: string[] = []
+      const io = { out: (text: string) => out.push(text), err: (text: string) => err.push(text) }
+      const env = { CALSYNC_ADMIN_TOKEN: REVIEW_ADMIN_TOKEN }
+      expect(await runReconcileCli(['--tenant', ACME, '--dry-run', '--url', url], env, io)).toBe(0)
+      const answer = JSON.parse(out.join(''))
+      expect(answer.tenants).toEqual([expect.objectContaining({ tenantId: ACME, dryRun: true, differencesTotal: 0 })])
+      expect(err).toEqual([])
+      // A tenant's token reconciles its own tenant; another's id is answered as if unknown.
+      const own = await review.app.inject({
+        method: 'POST',
+        url: '/v1/reconcile',
+        headers: { authorization: `Bearer ${ADMIN}` },
+        payload: { dryRun: true },
+      })
+      expect(own.statusCode).toBe(200)
+      expect(own.json().tenants.map((tenant: { tenantId: string }) => tenant.tenantId)).toEqual([ACME])
+      const foreign = await review.app.inject({
+        method: 'POST',
+        url: '/v1/reconcile',
+        headers: { authorization: `Bearer ${ADMIN}` },
+        payload: { tenantId: 'bright-smiles', dryRun: true },
+      })
+      expect(foreign.statusCode).toBe(404)
+      const bad = await review.app.inject({
+        method: 'POST',
+        url: '/v1/reconcile',
+        headers: { authorization: `Bearer ${ADMIN}` },
+        payload: { dryRun: 'yes' },
+      })
+      expect(bad.statusCode).toBe(400)
+      expect(await runReconcileCli(['--tenant', '', '--url', url], env, io)).toBe(2)
+    } finally {
+      await review.close()
+    }
   })
 })
