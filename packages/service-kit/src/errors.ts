@@ -22,6 +22,14 @@ export class AppError extends Error {
   }
 }
 
+/** A service asked by command (request/reply) did not answer: not running, too slow, or failing itself. */
+export class DependencyUnavailableError extends AppError {
+  override name = 'DependencyUnavailableError'
+  constructor(message: string, cause?: unknown) {
+    super(ERROR_CODES.unavailable, message, { statusCode: 503, cause })
+  }
+}
+
 export class ConfigError extends Error {
   override name = 'ConfigError'
   readonly variable: string

@@ -12,7 +12,7 @@ export {
 } from './config.ts'
 export { type ConsumerBacklog, type ConsumerBacklogOptions, observeConsumerBacklog } from './consumer-backlog.ts'
 export { parseDuration, parseDurationList } from './durations.ts'
-export { AppError, ConfigError, DuplicateKeyError } from './errors.ts'
+export { AppError, ConfigError, DependencyUnavailableError, DuplicateKeyError } from './errors.ts'
 export { createHttpApp, type HttpAppOptions, type ReadinessChecks, toErrorResponse } from './http-app.ts'
 export { parseInstant, requireInstant } from './instants.ts'
 export { createLogger, type Logger, type LoggerOptions, REDACTED, redactSecrets } from './logger.ts'

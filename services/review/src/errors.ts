@@ -1,5 +1,5 @@
 import { ERROR_CODES } from '@calsync/contracts'
-import { AppError } from '@calsync/service-kit'
+import { AppError, DependencyUnavailableError } from '@calsync/service-kit'
 
 /** Also the answer for another tenant's item: its existence is not revealed (I6). */
 export class ReviewItemNotFoundError extends AppError {
@@ -17,13 +17,7 @@ export class ReviewItemConflictError extends AppError {
   }
 }
 
-/** A service the review API asks did not answer a command (no responders, timeout, or its own failure). */
-export class DependencyUnavailableError extends AppError {
-  override name = 'DependencyUnavailableError'
-  constructor(message: string, cause?: unknown) {
-    super(ERROR_CODES.unavailable, message, { statusCode: 503, cause })
-  }
-}
+export { DependencyUnavailableError }
 
 export class AppointmentsUnavailableError extends DependencyUnavailableError {
   override name = 'AppointmentsUnavailableError'

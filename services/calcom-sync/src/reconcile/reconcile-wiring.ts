@@ -8,8 +8,8 @@ import {
   type VerifiedWebhook,
 } from '@calsync/contracts'
 import {
-  AppError,
   type CommandFailures,
+  DependencyUnavailableError,
   type Logger,
   openWebhookActivity,
   publishMessage,
@@ -32,15 +32,8 @@ const checkViewReply = createSchemaCheck(ReconcileViewReply)
 const checkResyncReply = createSchemaCheck(ResyncReply)
 const checkReconcile = createSchemaCheck(ReconcileRequest)
 
-class AppointmentsUnavailableError extends AppError {
-  override name = 'AppointmentsUnavailableError'
-  constructor(message: string, cause?: unknown) {
-    super(ERROR_CODES.unavailable, message, { statusCode: 503, cause })
-  }
-}
-
 const failures: CommandFailures = {
-  unavailable: (message, cause) => new AppointmentsUnavailableError(message, cause),
+  unavailable: (message, cause) => new DependencyUnavailableError(message, cause),
   badRequest: (message) => new Error(`the appointments service refused the reconciler's request: ${message}`),
 }
 
