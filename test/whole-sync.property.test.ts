@@ -1,9 +1,8 @@
 // Randomized schedules of the whole sync: local changes through the API, customer changes on
-// Cal.com (the sandbox), webhooks held back and released out of order or twice, Cal.com faults,
-// calcom-sync processes SIGKILLed at chosen points and appointments changes stopped right after
-// their event insert, all against real NATS, FerretDB, the gateway, appointments and calcom-sync
-// processes. After each
-// schedule settles, the invariants are checked against the sandbox's truth. A failing schedule is
+// Cal.com (the sandbox), webhooks held back and released out of order or twice or lost, a gateway
+// answering 503 (Cal.com retrying or not), Cal.com faults, calcom-sync processes SIGKILLed at
+// chosen points and appointments changes stopped right after their event insert, all against real
+// NATS, FerretDB, the gateway, appointments and calcom-sync processes. After each schedule settles, the invariants are checked against the sandbox's truth. A failing schedule is
 // shrunk by fast-check and printed with its seed and steps; CALSYNC_MODEL_RUNS sets how many run,
 // CALSYNC_MODEL_SEED repeats a run.
 import {
@@ -21,7 +20,7 @@ import { testInstances } from './support/instances.ts'
 import { type Stack, startStack } from './support/stack.ts'
 import { readStream } from './support/streams.ts'
 import { startSyncProcesses } from './support/sync-processes.ts'
-import { FAULT_PATH, SLOT_MINUTES, type Step, stepArb } from './support/sync-schedule.ts'
+import { FAULT_PATH, SLOT_MINUTES, type Step, stepArb, WEBHOOK_RETRIES } from './support/sync-schedule.ts'
 import { ACME, futureSlot, TEST_SECRETS } from './support/tenants.ts'
 
 const RUNS = Number(process.env.CALSYNC_MODEL_RUNS ?? 20)
@@ -62,6 +61,10 @@ describe('the whole sync under randomized schedules', () => {
   let lastFailed = false
   let freshStacks = 0
   let lostTotal = 0
+  /** A gateway-503 step arms this; the gateway instance it names refuses that many stores. */
+  let refusing: { instance: number; remaining: number; stored: boolean } | undefined
+  let refused = { refuse: 0, storeThenRefuse: 0 }
+  let refusedTotal = 0
   let reconcileFindings = 0
   async function openStack() {
     // calcom-sync as processes (one per instance), so a schedule can SIGKILL one at a chosen point.
@@ -72,6 +75,13 @@ describe('the whole sync under randomized schedules', () => {
         crashArmed = false
         crashes++
         throw new Error('crash right after the event insert (a schedule step)')
+      },
+      gatewayQueueFault: (instance) => {
+        if (!refusing || refusing.remaining === 0 || instance !== refusing.instance % testInstances()) return undefined
+        refusing.remaining--
+        if (refusing.stored) refused.storeThenRefuse++
+        else refused.refuse++
+        return refusing.stored ? 'store-then-refuse' : 'refuse'
       },
     })
     workers = await startSyncProcesses(s, testInstances())
@@ -93,7 +103,7 @@ describe('the whole sync under randomized schedules', () => {
   afterAll(async () => {
     await closeStack()
     process.stdout.write(
-      `[model] process faults: calcom-sync processes killed ${killedBefore}, appointments changes crashed after their event insert ${crashes}; fresh stacks ${freshStacks}; webhooks lost ${lostTotal}, reconciler findings in review ${reconcileFindings}\n`,
+      `[model] process faults: calcom-sync processes killed ${killedBefore}, appointments changes crashed after their event insert ${crashes}; fresh stacks ${freshStacks}; webhooks lost ${lostTotal}, gateway 503s ${refusedTotal}, reconciler findings in review ${reconcileFindings}\n`,
     )
   })
 
@@ -128,6 +138,11 @@ describe('the whole sync under randomized schedules', () => {
     let localChanges = 0
     let lost = 0
     let losing = false
+    refused = { refuse: 0, storeThenRefuse: 0 }
+    const seqBefore = Math.max(0, ...s.sandbox.webhooks().map((delivery) => delivery.seq))
+    // Whether Cal.com retries holds for the whole schedule, so which deliveries are lost is known.
+    const retried = steps.find((step) => step.kind === 'gateway-503')?.retried ?? false
+    s.sandbox.setWebhookRetries(retried ? WEBHOOK_RETRIES : undefined)
     const api = (token: string, method: 'POST', path: string, body: unknown, headers: Record<string, string> = {}) =>
       s.appointments.api(token, method, path, body, headers)
     const onDay = () =>
@@ -207,6 +222,9 @@ describe('the whole sync under randomized schedules', () => {
           s.sandbox.holdWebhooks(ACME)
           break
         }
+        case 'gateway-503':
+          refusing = { instance: step.instance, remaining: step.deliveries, stored: step.stored }
+          break
         case 'calcom-fault': {
           const action =
             step.fault === '503'
@@ -235,6 +253,15 @@ describe('the whole sync under randomized schedules', () => {
       lost += held.length
     }
     await settle()
+    // Only the gateway's 503s failed a delivery; without retries, those it had not stored are lost.
+    const failed = s.sandbox.webhooks().filter((delivery) => delivery.seq > seqBefore && !delivery.ok)
+    expect(
+      failed.map((delivery) => delivery.status ?? delivery.error),
+      'failed webhook deliveries',
+    ).toEqual(failed.map(() => 503))
+    expect(failed.length, 'failed deliveries, one per gateway 503').toBe(refused.refuse + refused.storeThenRefuse)
+    if (!retried) lost += refused.refuse
+    refusedTotal += failed.length
     // Webhooks lost for good: the reconciler's pass brings calsync to Cal.com again, through the
     // same decision path (a replayed change can make Cal.com calls of its own: a re-drive's).
     if (lost > 0) {
@@ -267,6 +294,7 @@ describe('the whole sync under randomized schedules', () => {
 
   async function settle() {
     crashArmed = false
+    refusing = undefined
     s.sandbox.clearFaults()
     s.sandbox.releaseWebhooks()
     const consumers = [...Object.values(consumerDefinitions(s.names))].filter(

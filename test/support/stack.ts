@@ -23,6 +23,8 @@ export interface StackOptions {
   startSync?: boolean
   /** Runs after each durable event insert of the appointments service; a throw stops the change there. */
   afterEventWrite?: () => void | Promise<void>
+  /** Asked by gateway `instance` before each webhook it stores (see the gateway's QueueFault). */
+  gatewayQueueFault?: (instance: number) => 'refuse' | 'store-then-refuse' | undefined
 }
 
 /** What a further process of a service opens of its own: a NATS connection, a tenant view, a database client. */
@@ -76,6 +78,7 @@ export async function startStack(options: StackOptions = {}) {
       names,
       metrics: registries.gateway[instance] as Metrics,
       config: { replayWindowMs: 15 * 60_000, rateLimitPerMinute: 6000 },
+      ...(options.gatewayQueueFault ? { queueFault: () => options.gatewayQueueFault?.(instance) } : {}),
     })
     await gateway.listen({ host: '127.0.0.1', port: 0 })
     gateways.push(gateway)

@@ -16,6 +16,12 @@ export type Step =
   | { kind: 'release-webhooks'; reverse: boolean; twice: boolean }
   /** The webhooks held so far, and those sent until the next release, are never delivered (Cal.com gave up on them): only the reconciler can tell. */
   | { kind: 'lose-webhooks' }
+  /**
+   * Gateway `instance` answers 503 to its next `deliveries` webhooks, having stored them or not
+   * (an ack that came too late). Cal.com tries again only on its newest delivery path: the first
+   * such step of a schedule says whether it does (`retried`) for the whole schedule.
+   */
+  | { kind: 'gateway-503'; instance: number; deliveries: number; stored: boolean; retried: boolean }
   | { kind: 'calcom-fault'; on: 'create' | 'reschedule' | 'cancel'; fault: '503' | 'commitThenDrop' | '429' | 'hang' }
   /** The next change the appointments service writes stops right after its event insert, as in a crash. */
   | { kind: 'crash-appointments' }
@@ -71,6 +77,17 @@ export const stepArb: fc.Arbitrary<Step> = fc.oneof(
     }),
   },
   { weight: 1, arbitrary: fc.constant({ kind: 'lose-webhooks' as const }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('gateway-503' as const),
+      instance: fc.nat(1),
+      // At most two, so three attempts always get a retried delivery through.
+      deliveries: fc.integer({ min: 1, max: 2 }),
+      stored: fc.boolean(),
+      retried: fc.boolean(),
+    }),
+  },
   { weight: 1, arbitrary: fc.constant({ kind: 'crash-appointments' as const }) },
   {
     weight: 1,
@@ -81,6 +98,9 @@ export const stepArb: fc.Arbitrary<Step> = fc.oneof(
     }),
   },
 )
+
+/** Cal.com's retries in a schedule whose gateway answers 503 (its newest path waits 10 s and more). */
+export const WEBHOOK_RETRIES = { attempts: 3, delayMs: 300 }
 
 export const FAULT_PATH = {
   create: '^/v2/bookings$',

@@ -89,6 +89,7 @@ export function createCalcomSandbox(options: CalcomSandboxOptions): CalcomSandbo
           trigger: event.trigger,
           bookingUid: event.booking.uid,
           body: JSON.stringify(webhookBody(event, clock())),
+          rebuild: () => JSON.stringify(webhookBody(event, clock())),
         })
       } catch (error) {
         app.log.error({ err: error, trigger: event.trigger, bookingUid: event.booking.uid }, 'webhook not sent')
@@ -152,6 +153,7 @@ export function createCalcomSandbox(options: CalcomSandboxOptions): CalcomSandbo
     holdWebhooks: (tenantId) => sender.hold(tenantId),
     heldWebhooks: () => sender.held(),
     releaseWebhooks: (how) => sender.release(how),
+    setWebhookRetries: (policy) => sender.setRetries(policy),
     hasTenant: (tenantId) => tenants.has(tenantId),
     setWebhookUrl(tenantId, url) {
       const tenant = tenants.get(tenantId)

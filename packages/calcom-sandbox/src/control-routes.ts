@@ -3,7 +3,7 @@ import { badRequest, notFound } from './calcom-http-error.ts'
 import { checkFault, type FaultAction, type FaultMatch, type QueuedFault } from './fault-queue.ts'
 import type { RequestRecord } from './request-log.ts'
 import type { Booking } from './sandbox-store.ts'
-import type { HeldWebhook, ReleaseOrder, WebhookDelivery } from './webhook-sender.ts'
+import type { HeldWebhook, ReleaseOrder, WebhookDelivery, WebhookRetries } from './webhook-sender.ts'
 
 export interface SandboxControl {
   addFault(match: FaultMatch, action: FaultAction, times?: number): void
@@ -20,6 +20,8 @@ export interface SandboxControl {
   holdWebhooks(tenantId?: string): void
   heldWebhooks(): HeldWebhook[]
   releaseWebhooks(how?: ReleaseOrder): { sent: number[]; dropped: number[]; unknown: number[] }
+  /** Retries failed deliveries as Cal.com's newest path does; undefined: one attempt (the default). */
+  setWebhookRetries(policy: WebhookRetries | undefined): void
   hasTenant(tenantId: string): boolean
   setWebhookUrl(tenantId: string, url: string | undefined): void
   reset(): void
@@ -82,6 +84,18 @@ export function controlRoutes(app: FastifyInstance, control: SandboxControl): vo
     const released = control.releaseWebhooks(how)
     if (released.unknown.length > 0) throw notFound(`no held webhooks ${released.unknown.join(', ')}`)
     return { status: 'released', ...released }
+  })
+  app.put('/_sandbox/webhooks/retries', async (request) => {
+    const { attempts, delayMs = 0 } = (request.body ?? {}) as { attempts?: unknown; delayMs?: unknown }
+    if (!Number.isInteger(attempts) || (attempts as number) < 1 || (attempts as number) > 10) {
+      throw badRequest('attempts must be an integer from 1 to 10 (1: send once, the direct path)')
+    }
+    if (!Number.isInteger(delayMs) || (delayMs as number) < 0 || (delayMs as number) > 600_000) {
+      throw badRequest('delayMs must be an integer from 0 to 600000')
+    }
+    const retries = attempts === 1 ? undefined : { attempts: attempts as number, delayMs: delayMs as number }
+    control.setWebhookRetries(retries)
+    return { status: 'ok', retries: retries ?? null }
   })
   app.post('/_sandbox/reset', async () => {
     control.reset()

@@ -14,6 +14,12 @@ export interface WebhookDelivery {
   ok: boolean
   error: string | null
   at: string
+  /** Increases with every attempt sent, so a caller can take the attempts after a point. */
+  seq: number
+  /** 1 for a first try; a retry (see `WebhookRetries`) counts on. */
+  attempt: number
+  /** A failed attempt that will be tried again; a failed one without is lost. */
+  retrying: boolean
 }
 
 export interface WebhookToSend {
@@ -23,7 +29,21 @@ export interface WebhookToSend {
   trigger: string
   bookingUid: string
   body: string
+  /** The body anew, for a retry: Cal.com may rebuild the payload (a new `createdAt`) at each attempt. */
+  rebuild?: () => string
 }
+
+/**
+ * Cal.com's newest delivery path (calcom/README.md §4.6, §9): another attempt after an answer of
+ * 408, 429 or 5xx, or no answer, up to `attempts` in all. Off by default: the direct path sends once.
+ */
+export interface WebhookRetries {
+  attempts: number
+  /** Between attempts; Cal.com waits 10 s and more, tests far less. */
+  delayMs: number
+}
+
+export const RETRIED_STATUSES = new Set([408, 429, 500, 502, 503, 504])
 
 /** A webhook kept back by a hold, with the number `release` orders it by. */
 export interface HeldWebhook {
@@ -58,13 +78,16 @@ export const webhookSignature = (secret: string, body: string) =>
 
 /**
  * Sends webhooks the way Cal.com's direct path does (calcom/README.md §4.3, §4.6): one attempt,
- * no redirects followed, aborted after 20 s; every delivery is recorded.
+ * no redirects followed, aborted after 20 s, unless retries are set (the newest path); every
+ * attempt is recorded.
  */
 export function createWebhookSender(options: WebhookSenderOptions) {
   const timeoutMs = options.timeoutMs ?? 20_000
   // Its own connection pool, closed with the sandbox, so no socket outlives it.
   const agent = new Agent({ keepAliveTimeout: 1_000 })
   const deliveries: WebhookDelivery[] = []
+  let nextSeq = 1
+  let retries: WebhookRetries | undefined
   const inFlight = new Set<Promise<void>>()
   // Tests hold deliveries back (all tenants, or some) and release them in an order of their choosing.
   let holdAll = false
@@ -72,17 +95,17 @@ export function createWebhookSender(options: WebhookSenderOptions) {
   let held: Array<HeldWebhook & { webhook: WebhookToSend }> = []
   let nextHeldId = 1
 
-  async function deliver(webhook: WebhookToSend, record: WebhookDelivery): Promise<void> {
+  async function attempt(webhook: WebhookToSend, body: string, record: WebhookDelivery): Promise<void> {
     try {
       const response = await request(webhook.url, {
         method: 'POST',
         dispatcher: agent,
         headers: {
           'content-type': 'application/json',
-          'x-cal-signature-256': webhookSignature(webhook.secret, webhook.body),
+          'x-cal-signature-256': webhookSignature(webhook.secret, body),
           'x-cal-webhook-version': '2021-10-20',
         },
-        body: webhook.body,
+        body,
         signal: AbortSignal.timeout(timeoutMs),
       })
       await response.body.dump()
@@ -93,18 +116,51 @@ export function createWebhookSender(options: WebhookSenderOptions) {
     }
   }
 
+  /** Every attempt of one delivery, each recorded; resolves after the last. */
+  async function deliver(webhook: WebhookToSend): Promise<void> {
+    let body = webhook.body
+    for (let number = 1; ; number++) {
+      const record = recordAttempt(webhook, body, number)
+      await attempt(webhook, body, record)
+      const policy = retries
+      const again =
+        !record.ok &&
+        policy !== undefined &&
+        number < policy.attempts &&
+        (record.status === null || RETRIED_STATUSES.has(record.status))
+      if (!again) return
+      record.retrying = true
+      await new Promise((resolve) => setTimeout(resolve, policy.delayMs))
+      body = webhook.rebuild?.() ?? body
+    }
+  }
+
+  function recordAttempt(webhook: WebhookToSend, body: string, number: number): WebhookDelivery {
+    const { secret: _secret, rebuild: _rebuild, ...described } = webhook
+    const at = options.clock().toISOString()
+    const record: WebhookDelivery = {
+      ...described,
+      body,
+      status: null,
+      ok: false,
+      error: null,
+      at,
+      seq: nextSeq++,
+      attempt: number,
+      retrying: false,
+    }
+    deliveries.push(record)
+    if (deliveries.length > (options.maxEntries ?? 10_000)) deliveries.shift()
+    return record
+  }
+
   /** Resolves once every webhook sent so far has been answered or has failed. */
   async function flush(): Promise<void> {
     while (inFlight.size > 0) await Promise.allSettled([...inFlight])
   }
 
   function dispatch(webhook: WebhookToSend): void {
-    const { secret: _secret, ...described } = webhook
-    const at = options.clock().toISOString()
-    const record: WebhookDelivery = { ...described, status: null, ok: false, error: null, at }
-    deliveries.push(record)
-    if (deliveries.length > (options.maxEntries ?? 10_000)) deliveries.shift()
-    const task = deliver(webhook, record).finally(() => inFlight.delete(task))
+    const task = deliver(webhook).finally(() => inFlight.delete(task))
     inFlight.add(task)
   }
 
@@ -153,7 +209,13 @@ export function createWebhookSender(options: WebhookSenderOptions) {
       return { sent, dropped, unknown: [] }
     },
     flush,
+    /** Retries failed deliveries as Cal.com's newest path does; undefined: one attempt each. */
+    setRetries(policy: WebhookRetries | undefined): void {
+      retries = policy
+    },
+    retries: (): WebhookRetries | undefined => retries,
     reset(): void {
+      retries = undefined
       deliveries.length = 0
       held = []
       holdAll = false

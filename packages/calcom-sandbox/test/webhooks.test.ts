@@ -219,4 +219,51 @@ describe('webhooks', () => {
     const later = (await h.book(futureSlot(1, 15))).body.data
     await deliveriesFor([later.uid], 1)
   })
+  it('retries like the newest delivery path when asked: 408/429/5xx again, each attempt rebuilt and signed', async () => {
+    expect((await h.control('PUT', '/webhooks/retries', { attempts: 0 })).status).toBe(400)
+    expect((await h.control('PUT', '/webhooks/retries', { attempts: 3, delayMs: -1 })).status).toBe(400)
+    expect((await h.control('PUT', '/webhooks/retries', { attempts: 3, delayMs: 20 })).body).toMatchObject({
+      retries: { attempts: 3, delayMs: 20 },
+    })
+    receiver.answerNext(503, 500)
+    const retried = (await h.book(futureSlot(2, 9))).body.data
+    await h.sandbox.flushWebhooks()
+    const attempts = await deliveriesFor([retried.uid], 3)
+    // Each attempt's bytes are its own (a new createdAt), and each is signed over them.
+    expect(new Set(attempts.map((delivery) => delivery.json.createdAt)).size).toBe(3)
+    for (const delivery of attempts) {
+      expect(delivery.headers['x-cal-signature-256']).toBe(hmac(TEST_SECRETS.ACME_WEBHOOK_SECRET, delivery.raw))
+    }
+    const log = h.sandbox.webhooks().filter((delivery) => delivery.bookingUid === retried.uid)
+    expect(log.map(({ attempt, status, retrying, ok }) => ({ attempt, status, retrying, ok }))).toEqual([
+      { attempt: 1, status: 503, retrying: true, ok: false },
+      { attempt: 2, status: 500, retrying: true, ok: false },
+      { attempt: 3, status: 200, retrying: false, ok: true },
+    ])
+    expect(log.map((delivery) => delivery.seq)).toEqual([...log.map((delivery) => delivery.seq)].sort((a, b) => a - b))
+
+    // Out of attempts, or a 4xx other than 408/429: given up, the last attempt not retrying.
+    receiver.answerNext(503, 503, 503, 400)
+    const lost = (await h.book(futureSlot(2, 11))).body.data
+    await h.sandbox.flushWebhooks()
+    const refused = (await h.book(futureSlot(2, 13))).body.data
+    await h.sandbox.flushWebhooks()
+    const outcome = (uid: string) =>
+      h.sandbox
+        .webhooks()
+        .filter((delivery) => delivery.bookingUid === uid)
+        .map(({ status, retrying }) => [status, retrying])
+    expect(outcome(lost.uid)).toEqual([
+      [503, true],
+      [503, true],
+      [503, false],
+    ])
+    expect(outcome(refused.uid)).toEqual([[400, false]])
+
+    expect((await h.control('PUT', '/webhooks/retries', { attempts: 1 })).body).toMatchObject({ retries: null })
+    receiver.answerNext(503)
+    const once = (await h.book(futureSlot(2, 15))).body.data
+    await h.sandbox.flushWebhooks()
+    expect(outcome(once.uid)).toEqual([[503, false]])
+  })
 })

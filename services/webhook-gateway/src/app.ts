@@ -13,7 +13,7 @@ import type { WebhookSettings } from './config.ts'
 import { createGatewayMetrics } from './metrics.ts'
 import { createRateLimiter } from './webhooks/rate-limiter.ts'
 import { createReplayWindow } from './webhooks/replay-window.ts'
-import { createWebhookPublisher } from './webhooks/webhook-publisher.ts'
+import { createWebhookPublisher, type QueueFault } from './webhooks/webhook-publisher.ts'
 import { WEBHOOK_BODY_LIMIT_BYTES, webhookRoutes } from './webhooks/webhook-routes.ts'
 
 export interface AppDeps {
@@ -27,6 +27,8 @@ export interface AppDeps {
   metrics: ServiceMetrics
   /** Defaults to the system clock; tests pin it to make the replay window and rate limit exact. */
   clock?: () => Date
+  /** Test-only: makes a store fail as JetStream's can, so the gateway answers 503 (schedules of the model test). */
+  queueFault?: QueueFault
 }
 
 /** The gateway's HTTP surface (DESIGN §4.3). No env, no listen, no connections of its own. */
@@ -40,7 +42,12 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   })
   app.register(webhookRoutes, {
     tenants: deps.tenants,
-    publisher: createWebhookPublisher({ js: deps.js, names: deps.names, clock }),
+    publisher: createWebhookPublisher({
+      js: deps.js,
+      names: deps.names,
+      clock,
+      ...(deps.queueFault ? { queueFault: deps.queueFault } : {}),
+    }),
     rateLimiter: createRateLimiter({ perMinute: deps.config.rateLimitPerMinute, clock }),
     replayWindow: createReplayWindow({ windowMs: deps.config.replayWindowMs, clock }),
     activity: openWebhookActivity({ js: deps.js, names: deps.names, logger: deps.logger, clock }),

@@ -116,13 +116,16 @@ export interface ReceivedWebhook {
 export async function startReceiver() {
   const received: ReceivedWebhook[] = []
   let answer: { status: number; headers?: Record<string, string> } = { status: 200 }
+  /** Statuses for the next requests, one each, before `answer` again. */
+  const queued: number[] = []
   const server = createServer((request, response) => {
     const chunks: Buffer[] = []
     request.on('data', (chunk: Buffer) => chunks.push(chunk))
     request.on('end', () => {
       const raw = Buffer.concat(chunks)
       received.push({ url: request.url ?? '', headers: request.headers, raw, json: JSON.parse(raw.toString('utf8')) })
-      response.writeHead(answer.status, answer.headers).end()
+      const next = queued.shift()
+      response.writeHead(next ?? answer.status, next === undefined ? answer.headers : undefined).end()
     })
   })
   server.listen(0, '127.0.0.1')
@@ -134,6 +137,11 @@ export async function startReceiver() {
     received,
     answerWith(status: number, headers?: Record<string, string>) {
       answer = { status, ...(headers ? { headers } : {}) }
+      queued.length = 0
+    },
+    /** The next requests get these statuses, one each; then `answerWith`'s again. */
+    answerNext(...statuses: number[]) {
+      queued.push(...statuses)
     },
     async close() {
       server.closeAllConnections()

@@ -15,6 +15,13 @@ export interface Published {
   duplicate: boolean
 }
 
+/**
+ * Test-only: asked before each store. 'refuse' stands for a JetStream that cannot store the
+ * webhook, 'store-then-refuse' for one that stored it but whose ack never came back; either way
+ * the publish throws, as a real one would.
+ */
+export type QueueFault = () => 'refuse' | 'store-then-refuse' | undefined
+
 export interface WebhookPublisher {
   /** The tenant's own booking webhook, for the appointments service. */
   verified(tenantId: string, deliveryId: string, webhook: CalcomBookingWebhook): Promise<Published>
@@ -29,13 +36,17 @@ export function createWebhookPublisher(deps: {
   js: JetStreamClient
   names: Names
   clock: () => Date
+  queueFault?: QueueFault
 }): WebhookPublisher {
   const { js, names, clock } = deps
   /** On the tenant's subject for its trigger, the delivery id as Nats-Msg-Id: a re-delivery is a duplicate. */
   async function store(message: VerifiedWebhook | VerifiedNoShow): Promise<Published> {
     const { tenantId, deliveryId } = message
     const subject = names.subjects.webhook(tenantId, message.webhook.triggerEvent)
+    const fault = deps.queueFault?.()
+    if (fault === 'refuse') throw new Error('injected fault: JetStream did not store the webhook')
     const ack = await publishMessage(js, subject, message, { msgId: deliveryId, tenantId, origin: 'calcom' })
+    if (fault === 'store-then-refuse') throw new Error('injected fault: the store was acked too late')
     return { duplicate: ack.duplicate }
   }
   const received = () => clock().toISOString()
