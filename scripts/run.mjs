@@ -14,7 +14,7 @@ import {
   withNodeOnPath,
 } from './provision.mjs'
 
-const usage = 'usage: node scripts/run.mjs <test|start|service|check|chaos|exec> [args...]'
+const usage = 'usage: node scripts/run.mjs <test|start|service|check|chaos|bench|exec> [args...]'
 
 /** Each command: what it needs provisioned (NATS/MongoDB, Chromium, PostgreSQL), and the steps it runs in order. */
 const commands = {
@@ -41,6 +41,12 @@ const commands = {
     servers: { allowContainers: false },
     postgres: true,
     steps: (args) => [['node', 'scripts/chaos/chaos.ts', ...args]],
+  },
+  // Starts its own NATS and database processes, like chaos; never part of `npm test`.
+  bench: {
+    servers: { allowContainers: false },
+    postgres: true,
+    steps: (args) => [['node', 'scripts/bench/bench.ts', ...args]],
   },
   service: { servers: null, steps: (args) => [['node', 'scripts/run-service.ts', ...args]] },
   exec: { servers: null, steps: (args) => [args] },

@@ -2,9 +2,10 @@
 // cancel; two origins; every create with an Idempotency-Key, retried on the other instance when
 // one is down) and customer ones on Cal.com (book, reschedule, cancel), on slots that overlap
 // often. Every answer is written down: the ledger is what the figures are checked against.
+
+import type { RunTenant } from '../lib/run-tenants.ts'
 import type { AnswerLog } from './answers.ts'
 import type { Random } from './chaos-options.ts'
-import type { ChaosTenant } from './chaos-tenants.ts'
 
 /** What calsync promised about a local appointment: its last accepted change. */
 export interface LocalExpectation {
@@ -41,7 +42,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const ANSWER_DEADLINE_MS = 120_000
 
 export function createLoad(options: {
-  tenants: ChaosTenant[]
+  tenants: RunTenant[]
   appointmentsUrls: () => string[]
   sandboxUrl: string
   answers: AnswerLog
@@ -60,7 +61,7 @@ export function createLoad(options: {
     customerAccepted: 0,
   }
   const busy = new Set<string>()
-  const customerBookings: Array<{ uid: string; tenant: ChaosTenant }> = []
+  const customerBookings: Array<{ uid: string; tenant: RunTenant }> = []
   const base = new Date()
   base.setUTCDate(base.getUTCDate() + 30)
   base.setUTCHours(9, 0, 0, 0)
@@ -103,7 +104,7 @@ export function createLoad(options: {
     return undefined
   }
 
-  async function customer(tenant: ChaosTenant, path: string, body: unknown, uid?: string) {
+  async function customer(tenant: RunTenant, path: string, body: unknown, uid?: string) {
     if (uid) ledger.customerCalls.set(uid, (ledger.customerCalls.get(uid) ?? 0) + 1)
     try {
       const answer = await fetch(`${options.sandboxUrl}${path}`, {

@@ -2,9 +2,9 @@
 // SIGKILLed a number of times and started again, NATS and the database are each restarted once,
 // and Cal.com answers some of calcom-sync's calls with faults.
 import type { RestartableServer } from '@calsync/local-infra'
+import type { RunTenant } from '../lib/run-tenants.ts'
 import type { AnswerLog } from './answers.ts'
 import type { Random } from './chaos-options.ts'
-import type { ChaosTenant } from './chaos-tenants.ts'
 import type { Instance } from './fleet.ts'
 
 export type Disruption =
@@ -27,7 +27,7 @@ export function planDisruptions(options: {
   instances: string[]
   killsPerInstance: number
   changes: number
-  tenants: ChaosTenant[]
+  tenants: RunTenant[]
   random: Random
 }): Disruption[] {
   const { random, changes } = options

@@ -4,8 +4,8 @@
 import { consumerDefinitions, createNames } from '@calsync/contracts'
 import { jetstreamManager } from '@nats-io/jetstream'
 import { connect } from '@nats-io/transport-node'
+import type { RunTenant } from '../lib/run-tenants.ts'
 import type { SeenAppointment, SeenBooking, SeenRequest, SeenReviewItem } from './chaos-figures.ts'
-import type { ChaosTenant } from './chaos-tenants.ts'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -30,7 +30,7 @@ async function allPages<T>(url: string, token: string): Promise<T[]> {
 }
 
 export async function readState(options: {
-  tenants: ChaosTenant[]
+  tenants: RunTenant[]
   appointmentsUrl: string
   reviewUrl: string
   sandboxUrl: string
@@ -59,7 +59,7 @@ export async function settle(options: {
   natsUrl: string
   sandboxUrl: string
   appointmentsUrl: string
-  tenants: ChaosTenant[]
+  tenants: RunTenant[]
   timeoutMs: number
 }): Promise<boolean> {
   await fetch(`${options.sandboxUrl}/_sandbox/faults`, { method: 'DELETE' })

@@ -10,13 +10,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { findFreePort, startRestartableFerretDb, startRestartableNatsServer } from '@calsync/local-infra'
+import { runTenants, tenantsYaml } from '../lib/run-tenants.ts'
 import { createAnswerLog } from './answers.ts'
 import { chaosFigures } from './chaos-figures.ts'
 import { createLoad } from './chaos-load.ts'
 import { createMonkey, planDisruptions } from './chaos-monkey.ts'
 import { chaosOptions, seededRandom } from './chaos-options.ts'
 import { readState, settle } from './chaos-state.ts'
-import { chaosTenants, tenantsYaml } from './chaos-tenants.ts'
 import { startFleet } from './fleet.ts'
 import { startFrontDoor } from './front-door.ts'
 
@@ -38,7 +38,7 @@ async function main(): Promise<number> {
   const options = chaosOptions(process.env)
   const random = seededRandom(options.seed)
   const runDir = mkdtempSync(join(tmpdir(), 'calsync-chaos-'))
-  const tenants = chaosTenants()
+  const tenants = runTenants('chaos', ['north', 'south', 'east'], 3001)
   const tenantsFile = join(runDir, 'tenants.yaml')
   writeFileSync(tenantsFile, tenantsYaml(tenants))
   const adminToken = `chaos_admin_${randomBytes(12).toString('hex')}`

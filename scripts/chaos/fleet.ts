@@ -16,6 +16,8 @@ export interface Instance {
   service: string
   url: string
   up(): boolean
+  /** The running process's pid (its tether's: the service runs beneath it), undefined while down. */
+  pid(): number | undefined
   start(): Promise<void>
   /** SIGKILL: no shutdown hook runs, nothing is flushed. */
   kill(): Promise<void>
@@ -30,7 +32,8 @@ export interface FleetEnv {
   env: NodeJS.ProcessEnv
 }
 
-async function startInstance(fleet: FleetEnv, entry: ServiceEntry, name: string, env: NodeJS.ProcessEnv) {
+/** Starts one service process on a free port; it is started again when it exits by itself. */
+export async function startInstance(fleet: FleetEnv, entry: ServiceEntry, name: string, env: NodeJS.ProcessEnv) {
   const port = await findFreePort()
   const url = `http://127.0.0.1:${port}`
   mkdirSync(join(fleet.runDir, 'logs'), { recursive: true })
@@ -43,6 +46,7 @@ async function startInstance(fleet: FleetEnv, entry: ServiceEntry, name: string,
     service: entry.name,
     url,
     up: () => current !== undefined,
+    pid: () => current?.child.pid,
     async start() {
       if (current) return
       const managed = spawnTethered(name, process.execPath, [join(fleet.root, entry.entry)], {
@@ -55,7 +59,7 @@ async function startInstance(fleet: FleetEnv, entry: ServiceEntry, name: string,
       managed.child.once('exit', (code, signal) => {
         if (current !== managed) return
         crashes++
-        log.write(`[chaos] ${name} exited by itself (code ${code}, signal ${signal}); starting it again\n`)
+        log.write(`[fleet] ${name} exited by itself (code ${code}, signal ${signal}); starting it again\n`)
         current = undefined
         setTimeout(() => void instance.start().catch(() => undefined), 500)
       })

@@ -11,6 +11,7 @@ export {
   loadBaseConfig,
 } from './config.ts'
 export { type ConsumerBacklog, type ConsumerBacklogOptions, observeConsumerBacklog } from './consumer-backlog.ts'
+export { countDbCommands, type DbCommandTarget, dbCommandTarget } from './db-command-metrics.ts'
 export { parseDuration, parseDurationList } from './durations.ts'
 export { AppError, ConfigError, DependencyUnavailableError, DuplicateKeyError } from './errors.ts'
 export { createHttpApp, type HttpAppOptions, type ReadinessChecks, toErrorResponse } from './http-app.ts'

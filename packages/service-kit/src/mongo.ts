@@ -1,3 +1,4 @@
+import type { Meter } from '@opentelemetry/api'
 import {
   type Collection,
   type Document,
@@ -9,11 +10,20 @@ import {
   MongoTopologyClosedError,
   type OptionalUnlessRequiredId,
 } from 'mongodb'
+import { countDbCommands } from './db-command-metrics.ts'
 import { DuplicateKeyError } from './errors.ts'
 
-/** One client per process; the driver pools connections and reconnects by itself. */
-export async function connectMongo(url: string, appName: string): Promise<MongoClient> {
-  const client = new MongoClient(url, { appName, serverSelectionTimeoutMS: 10_000 })
+/**
+ * One client per process; the driver pools connections and reconnects by itself. With a meter,
+ * every command it sends is counted (`calsync_db_commands_total`).
+ */
+export async function connectMongo(url: string, appName: string, meter?: Meter): Promise<MongoClient> {
+  const client = new MongoClient(url, {
+    appName,
+    serverSelectionTimeoutMS: 10_000,
+    monitorCommands: meter !== undefined,
+  })
+  if (meter) countDbCommands(client, meter, appName)
   await client.connect()
   return client
 }

@@ -56,7 +56,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     logger.info({ tenants: fileTenants.length, file: config.tenantsFile }, 'tenants file applied')
   }
   const tenants = await openTenantRegistry({ nc, names: config.names, logger })
-  const mongo = options.useMongo ? await connectMongo(config.mongoUrl, config.serviceName) : undefined
+  const mongo = options.useMongo
+    ? await connectMongo(config.mongoUrl, config.serviceName, telemetry.metrics.meter)
+    : undefined
   const watchdog = mongo ? watchMongo({ client: mongo, url: config.mongoUrl, logger }) : undefined
   return {
     config,

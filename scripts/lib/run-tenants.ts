@@ -1,8 +1,8 @@
-// The tenants of a chaos run: three businesses, two resources each, fresh secrets every run
-// (written to the run's own tenants file, never to the repository).
+// Tenants made up for one run of a script (chaos, bench): fresh secrets every run, written to
+// the run's own tenants file, never to the repository.
 import { randomBytes } from 'node:crypto'
 
-export interface ChaosTenant {
+export interface RunTenant {
   id: string
   apiKey: string
   webhookSecret: string
@@ -12,20 +12,21 @@ export interface ChaosTenant {
 
 const secret = (prefix: string) => `${prefix}_${randomBytes(12).toString('hex')}`
 
-export function chaosTenants(): ChaosTenant[] {
-  return ['north', 'south', 'east'].map((name, index) => ({
-    id: `chaos-${name}`,
-    apiKey: secret(`cal_chaos_${name}`),
+/** One tenant per name, `${prefix}-${name}`, each with two resources (event types from `firstEventTypeId`, 10 apart). */
+export function runTenants(prefix: string, names: string[], firstEventTypeId: number): RunTenant[] {
+  return names.map((name, index) => ({
+    id: `${prefix}-${name}`,
+    apiKey: secret(`cal_${prefix}_${name}`),
     webhookSecret: secret('whsec'),
     eventTypes: [
-      { id: 3001 + index * 10, resource: `${name}-room-1`, minutes: 30 },
-      { id: 3002 + index * 10, resource: `${name}-room-2`, minutes: 45 },
+      { id: firstEventTypeId + index * 10, resource: `${name}-room-1`, minutes: 30 },
+      { id: firstEventTypeId + 1 + index * 10, resource: `${name}-room-2`, minutes: 45 },
     ],
     tokens: { admin: secret(`${name}_admin`), phone: secret(`${name}_phone`) },
   }))
 }
 
-export function tenantsYaml(tenants: ChaosTenant[]): string {
+export function tenantsYaml(tenants: RunTenant[]): string {
   const lines = ['tenants:']
   for (const tenant of tenants) {
     lines.push(`  - id: ${tenant.id}`, `    name: ${tenant.id}`, '    calcom:')

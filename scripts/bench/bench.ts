@@ -1,0 +1,139 @@
+// `npm run bench`: what calsync costs, measured in one run as ratios to a baseline measured
+// beside it (this machine is small and shared: read the ratios, not the absolute figures).
+// Sections (CALSYNC_BENCH_SECTIONS, comma-separated; default all):
+//   gateway   the webhook gateway against a bare Fastify route, same generator and bodies;
+//   commands  database commands per create and per webhook applied, from the services' metrics.
+// Knobs: CALSYNC_BENCH_SECONDS (10, per load run), CALSYNC_BENCH_ROUNDS (3, alternating runs),
+// CALSYNC_BENCH_TENANTS (100), CALSYNC_BENCH_CHANGES (200), CALSYNC_BENCH_KEEP=1 (keep the run's
+// directory and logs). The JSON report goes to test-artifacts/bench/.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { ferretDbBackend, startRestartableFerretDb, startRestartableNatsServer } from '@calsync/local-infra'
+import { jetstreamManager } from '@nats-io/jetstream'
+import { connect } from '@nats-io/transport-node'
+import { runTenants, tenantsYaml } from '../lib/run-tenants.ts'
+import { startBenchStack } from './bench-stack.ts'
+import { benchCommands } from './commands-bench.ts'
+import { benchGateway } from './gateway-bench.ts'
+
+const SECTIONS = ['gateway', 'commands'] as const
+type Section = (typeof SECTIONS)[number]
+
+const root = fileURLToPath(new URL('../../', import.meta.url))
+const say = (line: string) => process.stdout.write(`[bench] ${new Date().toISOString().slice(11, 19)} ${line}\n`)
+
+function wholeNumber(name: string, fallback: number): number {
+  const text = process.env[name]
+  if (text === undefined || text === '') return fallback
+  const value = Number(text)
+  if (!/^\d+$/.test(text) || value < 1) throw new Error(`${name}: "${text}" is not a whole number ≥ 1`)
+  return value
+}
+
+function sections(): Section[] {
+  const text = process.env.CALSYNC_BENCH_SECTIONS
+  if (!text) return [...SECTIONS]
+  const asked = text.split(',').map((part) => part.trim())
+  const unknown = asked.filter((part) => !(SECTIONS as readonly string[]).includes(part))
+  if (unknown.length > 0)
+    throw new Error(`CALSYNC_BENCH_SECTIONS: unknown ${unknown.join(', ')}; known: ${SECTIONS.join(', ')}`)
+  return asked as Section[]
+}
+
+async function main(): Promise<number> {
+  const chosen = sections()
+  const options = {
+    seconds: wholeNumber('CALSYNC_BENCH_SECONDS', 10),
+    rounds: wholeNumber('CALSYNC_BENCH_ROUNDS', 3),
+    tenants: wholeNumber('CALSYNC_BENCH_TENANTS', 100),
+    changes: wholeNumber('CALSYNC_BENCH_CHANGES', 200),
+  }
+  const runDir = mkdtempSync(join(tmpdir(), 'calsync-bench-'))
+  const tenants = runTenants(
+    'bench',
+    Array.from({ length: options.tenants }, (_, index) => `t${String(index + 1).padStart(3, '0')}`),
+    5001,
+  )
+  const tenantsFile = join(runDir, 'tenants.yaml')
+  writeFileSync(tenantsFile, tenantsYaml(tenants))
+  const nats = await startRestartableNatsServer({ dataDir: runDir })
+  const needsDatabase = chosen.some((section) => section !== 'gateway')
+  const database = needsDatabase ? await startRestartableFerretDb({ dataDir: runDir }) : undefined
+  say(
+    `sections ${chosen.join(', ')}; ${options.tenants} tenants; ${nats.version}${database ? `; ${database.version}` : ''}`,
+  )
+  const report: Record<string, unknown> = {
+    at: new Date().toISOString(),
+    options,
+    backend: needsDatabase ? ferretDbBackend() : undefined,
+    servers: { nats: nats.version, database: database?.version },
+  }
+  try {
+    if (chosen.includes('gateway')) {
+      const figures = await benchGateway({
+        root,
+        runDir,
+        natsUrl: nats.url,
+        tenantsFile,
+        tenants,
+        connections: [32, 128],
+        seconds: options.seconds,
+        rounds: options.rounds,
+        say,
+      })
+      report.gateway = figures
+      for (const figure of figures) {
+        say(
+          `gateway at ${figure.connections} connections: ${figure.gateway.requestsPerSecond.toFixed(0)} req/s vs bare ${figure.bare.requestsPerSecond.toFixed(0)} (ratio ${figure.ratios.requestsPerSecond.toFixed(2)}); p99 ${figure.gateway.p99Ms} ms vs ${figure.bare.p99Ms} ms (ratio ${figure.ratios.p99.toFixed(2)}); CPU per request ${figure.gateway.cpuMsPerRequest.toFixed(3)} ms vs ${figure.bare.cpuMsPerRequest.toFixed(3)} ms (ratio ${figure.ratios.cpuPerRequest.toFixed(2)}), plus nats-server ${figure.gateway.natsCpuMsPerRequest?.toFixed(3)} ms; accepted but not stored: ${figure.acceptedNotStored}`,
+        )
+      }
+    }
+    if (database) {
+      const env = {
+        ...process.env,
+        NATS_URL: nats.url,
+        MONGO_URL: database.url,
+        CALSYNC_TENANTS: tenantsFile,
+        CALSYNC_WEBHOOK_RATE_LIMIT: '1000000',
+        LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+      }
+      const stack = await startBenchStack({
+        root,
+        runDir,
+        env,
+        perService: { 'calcom-sync': { CALSYNC_RECONCILE_INTERVAL: '0s' } },
+      })
+      const nc = await connect({ servers: nats.url, name: 'bench' })
+      const jsm = await jetstreamManager(nc)
+      try {
+        if (chosen.includes('commands')) {
+          report.commands = await benchCommands({ stack, jsm, tenants, count: options.changes, day: 0, say })
+        }
+      } finally {
+        await nc.close()
+        await stack.stop()
+      }
+    }
+  } finally {
+    await nats.dispose()
+    await database?.dispose()
+  }
+  const reportDir = join(root, 'test-artifacts', 'bench')
+  mkdirSync(reportDir, { recursive: true })
+  const reportFile = join(reportDir, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`)
+  writeFileSync(reportFile, `${JSON.stringify(report, null, 2)}\n`)
+  say(`report: ${reportFile}`)
+  if (process.env.CALSYNC_BENCH_KEEP === '1') say(`the run's directory (logs) is ${runDir}`)
+  else rmSync(runDir, { recursive: true, force: true })
+  return 0
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`[bench] cannot run: ${(error as Error).stack ?? error}\n`)
+    process.exit(2)
+  },
+)
