@@ -89,8 +89,18 @@ export async function benchGateway(options: GatewayBenchOptions): Promise<Gatewa
     CALSYNC_WEBHOOK_RATE_LIMIT: '1000000000',
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
   }
+  // CALSYNC_BENCH_PROFILE=1: the gateway writes a V8 CPU profile into the run's directory on exit.
+  const profile = process.env.CALSYNC_BENCH_PROFILE === '1'
+  const gatewayEnv = profile
+    ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${options.runDir}/profiles`.trim() }
+    : {}
   const fleet = { root: options.root, runDir: options.runDir, env }
-  const gateway = await startInstance(fleet, findService('webhook-gateway') as ServiceEntry, 'webhook-gateway', {})
+  const gateway = await startInstance(
+    fleet,
+    findService('webhook-gateway') as ServiceEntry,
+    'webhook-gateway',
+    gatewayEnv,
+  )
   const bare = await startInstance(fleet, BARE, 'bare-fastify', {})
   const nc = await connect({ servers: options.natsUrl, name: 'bench' })
   const jsm = await jetstreamManager(nc)

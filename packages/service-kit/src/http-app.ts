@@ -21,6 +21,10 @@ declare module 'fastify' {
   interface FastifyRequest {
     span: Span | null
   }
+  interface FastifyContextConfig {
+    /** false: the route logs its own outcome, so no access line is written for it. */
+    accessLog?: boolean
+  }
 }
 
 const tracer = trace.getTracer('calsync-http')
@@ -35,6 +39,8 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
     loggerInstance: options.logger as FastifyBaseLogger,
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     return503OnClosing: true,
+    // One access line per request (onResponse below) instead of Fastify's two.
+    disableRequestLogging: true,
     // Unknown fields are refused (400), not silently dropped.
     ajv: { customOptions: { removeAdditional: false } },
   })
@@ -66,6 +72,10 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
     request.span?.setAttribute('http.response.status_code', reply.statusCode)
     if (reply.statusCode >= 500) request.span?.setStatus({ code: SpanStatusCode.ERROR })
     request.span?.end()
+    // The route's log level applies (probes log at warn, so not at all here).
+    if (request.routeOptions.config.accessLog !== false) {
+      request.log.info({ req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed')
+    }
     done()
   })
 

@@ -6,6 +6,7 @@ import {
   startTelemetry,
   type Telemetry,
 } from '@calsync/service-kit'
+import pino from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 describe('HTTP app factory', () => {
@@ -89,6 +90,25 @@ describe('HTTP app factory', () => {
     const missing = await app.inject({ url: '/nowhere' })
     expect(missing.statusCode).toBe(404)
     expect(missing.json().error).toBe('not_found')
+    await app.close()
+  })
+
+  it('writes one access line per request (route, status, time), none for probes or routes that log their own', async () => {
+    const lines: Array<Record<string, unknown>> = []
+    const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) })
+    const app = createHttpApp({
+      logger,
+      readiness: async () => ({}),
+      metrics: createServiceMetrics({ serviceName: 'http-test' }),
+    })
+    app.get('/things', async () => ({ ok: true }))
+    app.get('/quiet', { config: { accessLog: false } }, async () => ({ ok: true }))
+    await app.inject({ url: '/things?x=1' })
+    await app.inject({ url: '/quiet' })
+    await app.inject({ url: '/healthz' })
+    expect(lines.map((line) => line.msg)).toEqual(['request completed'])
+    expect(lines[0]).toMatchObject({ req: { method: 'GET', url: '/things?x=1' }, res: { statusCode: 200 } })
+    expect(typeof lines[0]?.responseTime).toBe('number')
     await app.close()
   })
 })

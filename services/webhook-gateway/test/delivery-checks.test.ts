@@ -61,5 +61,16 @@ describe('delivery id and JSON body', () => {
     expect(parseJsonBody(Buffer.from('{"a":[1,{"b":null}]}'))).toEqual({ ok: true, value: { a: [1, { b: null }] } })
     expect(parseJsonBody(Buffer.from('{"a":'))).toEqual({ ok: false })
     expect(parseJsonBody(Buffer.from('{"a":{"__proto__":{"x":1}}}'))).toEqual({ ok: false })
+    // Escaped, the key is still __proto__ once parsed.
+    expect(parseJsonBody(Buffer.from('{"a":[{"\\u005f_proto__":{"x":1}}]}'))).toEqual({ ok: false })
+    expect(parseJsonBody(Buffer.from('{"\\u005F\\u005Fproto\\u005f\\u005f" :1}'))).toEqual({ ok: false })
+    // The word alone, as a value or inside another key, is data like any other.
+    expect(parseJsonBody(Buffer.from('{"note":"__proto__","x__proto__":1}'))).toEqual({
+      ok: true,
+      value: { note: '__proto__', x__proto__: 1 },
+    })
+    // A sub-array of a larger buffer parses only its own bytes.
+    const framed = Buffer.from('xx{"a":1}yy').subarray(2, 9)
+    expect(parseJsonBody(framed)).toEqual({ ok: true, value: { a: 1 } })
   })
 })

@@ -1,17 +1,23 @@
+import secureJson from 'secure-json-parse'
+
 export type JsonBody = { ok: true; value: unknown } | { ok: false }
 
 /**
- * Parses the raw body once its signature is checked. Like Fastify's own JSON parser it refuses
- * `__proto__` keys, which downstream object merges could turn into prototype pollution.
+ * Parses the raw body once its signature is checked. Like Fastify's own JSON parser (the same
+ * library) it refuses `__proto__` keys, which downstream object merges could turn into prototype
+ * pollution; it scans the text for them first and walks the object only when one may be there.
  */
 export function parseJsonBody(raw: Uint8Array): JsonBody {
-  let poisoned = false
   try {
-    const value: unknown = JSON.parse(Buffer.from(raw).toString('utf8'), (key, item: unknown) => {
-      if (key === '__proto__') poisoned = true
-      return item
-    })
-    return poisoned ? { ok: false } : { ok: true, value }
+    const value: unknown = secureJson.parse(
+      Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8'),
+      undefined,
+      {
+        protoAction: 'error',
+        constructorAction: 'ignore',
+      },
+    )
+    return { ok: true, value }
   } catch {
     return { ok: false }
   }

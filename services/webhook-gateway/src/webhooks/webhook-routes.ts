@@ -65,13 +65,17 @@ function unreadableInstant(webhook: CalcomBookingWebhook): string | undefined {
  */
 export async function webhookRoutes(app: FastifyInstance, deps: WebhookRoutesDeps) {
   const { metrics } = deps
-  function refuse(reply: FastifyReply, statusCode: number, error: ErrorCode, message: string) {
+  /** `logged`: the caller wrote its own line about this refusal already. */
+  function refuse(reply: FastifyReply, statusCode: number, error: ErrorCode, message: string, logged = false) {
     metrics.rejected(error)
+    if (!logged) reply.log.info({ statusCode, error }, 'cal.com webhook refused')
     return reply.code(statusCode).send({ error, message })
   }
   // Refusals Fastify decides before the handler runs (413, 415, unreadable bodies) and crashes.
-  app.addHook('onError', async (_request, _reply, error) => {
-    metrics.rejected(toErrorResponse(error).body.error)
+  app.addHook('onError', async (request, _reply, error) => {
+    const { statusCode, body } = toErrorResponse(error)
+    metrics.rejected(body.error)
+    if (statusCode < 500) request.log.info({ statusCode, error: body.error }, 'cal.com webhook refused')
   })
 
   // The signature covers the exact bytes sent; re-serialised JSON would not reproduce them.
@@ -81,7 +85,8 @@ export async function webhookRoutes(app: FastifyInstance, deps: WebhookRoutesDep
     (_request, body, done) => done(null, body),
   )
 
-  app.post('/webhooks/calcom/:tenantId', async (request, reply) => {
+  // Every outcome below writes its own line: the access line would only repeat it.
+  app.post('/webhooks/calcom/:tenantId', { config: { accessLog: false } }, async (request, reply) => {
     const raw = request.body
     if (!Buffer.isBuffer(raw)) {
       return refuse(reply, 415, ERROR_CODES.unsupportedMediaType, 'the body must be application/json')
@@ -95,7 +100,7 @@ export async function webhookRoutes(app: FastifyInstance, deps: WebhookRoutesDep
     const signature = verifyCalcomSignature(raw, request.headers['x-cal-signature-256'], tenant.calcom.webhookSecret)
     if (!signature.ok) {
       log.warn({ reason: signature.code }, 'cal.com webhook signature refused')
-      return refuse(reply, 401, signature.code, SIGNATURE_MESSAGES[signature.code])
+      return refuse(reply, 401, signature.code, SIGNATURE_MESSAGES[signature.code], true)
     }
 
     // Counted only once signed, so nobody without the secret can spend a tenant's budget.
@@ -103,7 +108,7 @@ export async function webhookRoutes(app: FastifyInstance, deps: WebhookRoutesDep
     if (!rate.ok) {
       log.warn({ retryAfterSeconds: rate.retryAfterSeconds }, 'cal.com webhook rate limited')
       reply.header('retry-after', String(rate.retryAfterSeconds))
-      return refuse(reply, 429, ERROR_CODES.rateLimited, 'too many webhooks for this tenant; retry later')
+      return refuse(reply, 429, ERROR_CODES.rateLimited, 'too many webhooks for this tenant; retry later', true)
     }
 
     const parsed = parseJsonBody(raw)
@@ -128,7 +133,7 @@ export async function webhookRoutes(app: FastifyInstance, deps: WebhookRoutesDep
         published = await deps.publisher.noShow(tenantId, deliveryId, noShow.value)
       } catch (error) {
         log.error({ err: error, deliveryId }, 'cal.com webhook could not be queued')
-        return refuse(reply, 503, ERROR_CODES.unavailable, 'the webhook could not be queued; retry later')
+        return refuse(reply, 503, ERROR_CODES.unavailable, 'the webhook could not be queued; retry later', true)
       }
       metrics.received(tenantId, trigger)
       deps.activity.accepted(tenantId)
@@ -155,14 +160,14 @@ export async function webhookRoutes(app: FastifyInstance, deps: WebhookRoutesDep
     const fresh = deps.replayWindow.check(webhook.createdAt)
     if (!fresh.ok) {
       log.warn({ createdAt: webhook.createdAt, bookingUid: webhook.payload.uid }, 'stale cal.com webhook refused')
-      return refuse(reply, 400, fresh.code, fresh.message)
+      return refuse(reply, 400, fresh.code, fresh.message, true)
     }
 
     const { eventTypeId, uid: bookingUid } = webhook.payload
     const ownership = ownershipOf(deps.tenants, tenantId, eventTypeId)
     if (ownership.kind === 'foreign') {
       log.warn({ ownerTenantId: ownership.ownerTenantId, eventTypeId, bookingUid }, 'cross-tenant webhook refused')
-      return refuse(reply, 403, ERROR_CODES.foreignEventType, `event type ${eventTypeId} is not this tenant's`)
+      return refuse(reply, 403, ERROR_CODES.foreignEventType, `event type ${eventTypeId} is not this tenant's`, true)
     }
 
     const deliveryId = deliveryIdOf(tenantId, raw)
@@ -175,7 +180,7 @@ export async function webhookRoutes(app: FastifyInstance, deps: WebhookRoutesDep
     } catch (error) {
       // Not stored, so not accepted: a 503 lets Cal.com retry (I3); the cause stays in the log.
       log.error({ err: error, deliveryId }, 'cal.com webhook could not be queued')
-      return refuse(reply, 503, ERROR_CODES.unavailable, 'the webhook could not be queued; retry later')
+      return refuse(reply, 503, ERROR_CODES.unavailable, 'the webhook could not be queued; retry later', true)
     }
     const outcome = { trigger: webhook.triggerEvent, eventTypeId, bookingUid, deliveryId, route: ownership.kind }
     metrics.received(tenantId, webhook.triggerEvent)
