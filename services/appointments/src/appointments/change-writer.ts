@@ -139,7 +139,7 @@ export function createChangeWriter(deps: {
     const marks: string[] = []
     let pending = minutes
     for (let round = 0; round < 3 && pending.length > 0; round++) {
-      const { holders } = await claims.claimFree(claimant, pending, clock(), own)
+      const { claimed, holders } = await claims.claimFree(claimant, pending, clock(), own)
       for (const holder of holders.filter((id) => !partners.has(id))) {
         await deps.locks.withLock(holder, { waitMs: CONTEST_LOCK_WAIT_MS }, async (holderLock) => {
           await recover(holderLock)
@@ -154,8 +154,11 @@ export function createChangeWriter(deps: {
           for (const id of group) partners.add(id)
         })
       }
-      const docs = await claims.read(pending.map((minute) => claims.key(next.tenantId, next.resource, minute)))
-      pending = pending.filter((_, index) => {
+      // Minutes just claimed stay ours (we hold the lock): only the others need a second look.
+      const ours = new Set(claimed)
+      const others = pending.filter((minute) => !ours.has(minute))
+      const docs = await claims.read(others.map((minute) => claims.key(next.tenantId, next.resource, minute)))
+      pending = others.filter((_, index) => {
         const doc = docs[index]
         return !doc || (doc.appointmentId !== next.id && !partners.has(doc.appointmentId))
       })

@@ -23,9 +23,9 @@ import type { NatsConnection } from '@nats-io/transport-node'
 import type { FastifyInstance } from 'fastify'
 import type { MongoClient } from 'mongodb'
 import {
-  connectTestMongo,
   connectTestNats,
   consumersIdle,
+  mongoUrl,
   uniqueDbName,
   uniqueNames,
 } from '../../../../test/support/infra.ts'
@@ -49,9 +49,11 @@ type HarnessOptions = {
 async function startInstance(options: HarnessOptions & { names: Names; dbName: string; instance: number }) {
   const { names } = options
   const nc: NatsConnection = await connectTestNats()
-  const mongo: MongoClient = options.mongoUrl
-    ? await connectMongo(options.mongoUrl, 'appointments')
-    : await connectTestMongo()
+  const logger = instanceLogger('appointments', options.instance)
+  // Its own registry, so this app's /metrics shows only what this instance counted.
+  const metrics = createServiceMetrics({ serviceName: 'appointments', logger })
+  // The service's own client settings, its commands counted as main.ts's are.
+  const mongo: MongoClient = await connectMongo(options.mongoUrl ?? mongoUrl(), 'appointments', metrics.meter)
   const db = mongo.db(options.dbName)
   const jsm = await jetstreamManager(nc)
   const js = jetstream(nc)
@@ -61,9 +63,6 @@ async function startInstance(options: HarnessOptions & { names: Names; dbName: s
   await ensureConsumer(jsm, consumers.appointmentsWebhooks)
   await ensureConsumer(jsm, consumers.appointmentsSyncResults)
   const tenants: TenantRegistry = await openInstanceTenants(nc, names, options.instance)
-  const logger = instanceLogger('appointments', options.instance)
-  // Its own registry, so this app's /metrics shows only what this instance counted.
-  const metrics = createServiceMetrics({ serviceName: 'appointments', logger })
   const components: Components = await startComponents({
     db,
     nc,
