@@ -22,13 +22,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream'
 import type { NatsConnection } from '@nats-io/transport-node'
 import type { FastifyInstance } from 'fastify'
 import type { MongoClient } from 'mongodb'
-import {
-  connectTestNats,
-  consumersIdle,
-  mongoUrl,
-  uniqueDbName,
-  uniqueNames,
-} from '../../../../test/support/infra.ts'
+import { connectTestNats, consumersIdle, mongoUrl, uniqueDbName, uniqueNames } from '../../../../test/support/infra.ts'
 import { roundRobin, startInstances, testInstances } from '../../../../test/support/instances.ts'
 import { instanceLogger } from '../../../../test/support/logs.ts'
 import { readStream } from '../../../../test/support/streams.ts'
