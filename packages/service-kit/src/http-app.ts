@@ -1,6 +1,6 @@
 import { ERROR_CODES, type ErrorBody, TRACE_ID_HTTP_HEADER } from '@calsync/contracts'
 import { context, propagation, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api'
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from 'fastify'
 import type { Logger } from 'pino'
 import { AppError } from './errors.ts'
 import { PROMETHEUS_CONTENT_TYPE, type ServiceMetrics } from './metrics.ts'
@@ -40,7 +40,7 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     return503OnClosing: true,
     // One access line per request (onResponse below) instead of Fastify's two.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     // Unknown fields are refused (400), not silently dropped.
     ajv: { customOptions: { removeAdditional: false } },
   })
