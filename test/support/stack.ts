@@ -54,9 +54,14 @@ async function connectProcess(names: Names) {
  */
 export async function startStack(options: StackOptions = {}) {
   const count = testInstances()
-  const appointments: AppointmentsHarness = await startAppointmentsHarness(
-    options.afterEventWrite ? { components: { afterEventWrite: options.afterEventWrite } } : {},
-  )
+  const appointments: AppointmentsHarness = await startAppointmentsHarness({
+    components: {
+      // The sandbox retries a webhook after 300 ms (Cal.com after 10 s and more): a reschedule of a
+      // booking never seen waits 3 s for it here, as long in proportion as 60 s is against Cal.com.
+      unknownRescheduleGraceMs: 3000,
+      ...(options.afterEventWrite ? { afterEventWrite: options.afterEventWrite } : {}),
+    },
+  })
   const { names, nc, js, jsm, tenants } = appointments
   // The first gateway and calcom-sync share appointments' connection, as with one instance before.
   const processes = await Promise.all(Array.from({ length: 2 * (count - 1) }, () => connectProcess(names)))

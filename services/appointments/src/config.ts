@@ -3,6 +3,8 @@ import { type BaseConfig, createEnvReader, loadBaseConfig } from '@calsync/servi
 export interface Config extends BaseConfig {
   /** How often the outbox relay looks for unpublished events when nothing wakes it. */
   relayIntervalMs: number
+  /** How long a reschedule of a booking calsync never saw waits for that booking before it is booked as it stands. */
+  unknownRescheduleGraceMs: number
   /**
    * Test-only fault injection: `exit-after-event-write` kills the process right after a change
    * is durably written and before it is published (proves crash safety, DESIGN §5).
@@ -13,6 +15,7 @@ export interface Config extends BaseConfig {
 export function loadConfig(env: Record<string, string | undefined>): Config {
   const read = createEnvReader(env)
   const [relayIntervalMs = 1000] = read.durations('CALSYNC_OUTBOX_INTERVAL', '1s')
+  const [unknownRescheduleGraceMs = 60_000] = read.durations('CALSYNC_UNKNOWN_RESCHEDULE_GRACE', '60s')
   return {
     ...loadBaseConfig(env, {
       serviceName: 'appointments',
@@ -21,6 +24,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       defaultPort: 8081,
     }),
     relayIntervalMs,
+    unknownRescheduleGraceMs,
     faultInjection: read.oneOf('CALSYNC_FAULT_INJECTION', ['none', 'exit-after-event-write'], 'none'),
   }
 }

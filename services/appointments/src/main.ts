@@ -27,6 +27,7 @@ runMain('appointments', async () => {
     logger: runtime.logger,
     meter: runtime.metrics.meter,
     relayIntervalMs: config.relayIntervalMs,
+    unknownRescheduleGraceMs: config.unknownRescheduleGraceMs,
     ...(config.faultInjection === 'exit-after-event-write'
       ? {
           afterEventWrite: () => {

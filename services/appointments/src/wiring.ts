@@ -45,6 +45,8 @@ export interface ComponentDeps {
   afterEventWrite?: (event: EventDoc) => void | Promise<void>
   /** How long a webhook may wait for what it depends on (shorter in tests). */
   webhookWait?: WebhookWait
+  /** How long a reschedule of a booking calsync never saw waits for it (60 s by default). */
+  unknownRescheduleGraceMs?: number
   /** How long an API request waits for another change of its appointment (then 503). */
   apiLockWaitMs?: number
   /** How long a change may stay unfinished before the sweeper settles it. */
@@ -114,6 +116,7 @@ export async function startComponents(deps: ComponentDeps) {
     tenants: deps.tenants,
     reviews,
     logger: deps.logger,
+    ...(deps.unknownRescheduleGraceMs === undefined ? {} : { unknownRescheduleGraceMs: deps.unknownRescheduleGraceMs }),
   })
   const onInvalid = createPoisonReporter({ js: deps.js, names: deps.names })
   const webhooks = await startCalcomWebhookConsumer({

@@ -46,6 +46,8 @@ function actorOf(webhook: CalcomBookingWebhook): string | null {
   return null
 }
 
+export const DEFAULT_UNKNOWN_RESCHEDULE_GRACE_MS = 60_000
+
 /** A webhook waits this long for another change of its appointment; then it is redelivered. */
 const LOCK_WAIT_MS = 2000
 
@@ -66,9 +68,15 @@ export function createCalcomBookingHandler(deps: {
   history: AppointmentHistory
   logger: Logger
   clock?: () => Date
+  /**
+   * How long a reschedule of a booking calsync never saw waits for that booking's own webhook
+   * (late or retried: Cal.com's retries come 10 s and more apart) before it is booked as it stands.
+   */
+  unknownRescheduleGraceMs?: number
 }) {
   const { store, writer, reviews } = deps
   const clock = deps.clock ?? (() => new Date())
+  const graceMs = deps.unknownRescheduleGraceMs ?? DEFAULT_UNKNOWN_RESCHEDULE_GRACE_MS
 
   async function reportDoubleBooking(snapshot: AppointmentSnapshot, partners: string[], facts: WebhookFacts) {
     await reviews.doubleBooking(snapshot.tenantId, [snapshot.id, ...partners], {
@@ -155,8 +163,11 @@ export function createCalcomBookingHandler(deps: {
     const now = clock()
     switch (decision.kind) {
       case 'create': {
-        // The uid is claimed for the new appointment first: a uid belongs to one appointment only.
-        if ((await store.link(tenantId, facts.uid, lock.appointmentId, now)) !== lock.appointmentId) return 'retry'
+        // The uids are claimed for the new appointment first: a uid belongs to one appointment only
+        // (a predecessor someone claimed meanwhile is found by the next round's resolution).
+        for (const uid of new Set([...decision.facts.map((fact) => fact.uid), facts.uid])) {
+          if ((await store.link(tenantId, uid, lock.appointmentId, now)) !== lock.appointmentId) return 'retry'
+        }
         if (!facts.eventType) throw new Error('a booking without a configured event type reached create')
         const snapshot = firstSnapshot({
           id: lock.appointmentId,
@@ -257,7 +268,8 @@ export function createCalcomBookingHandler(deps: {
         const outcome = await deps.locks.withLock(resolution.appointmentId, { waitMs: LOCK_WAIT_MS }, async (lock) => {
           await writer.recover(lock)
           const target = await deps.targets.load(tenantId, resolution)
-          const decision = decideWebhook(facts, target, { lastChance: delivery.lastChance })
+          const waitedOut = clock().getTime() - Date.parse(message.receivedAt) >= graceMs
+          const decision = decideWebhook(facts, target, { lastChance: delivery.lastChance, waitedOut })
           // The metadata named an appointment that is not waiting for this booking: a booking of its own.
           if (decision.kind === 'create' && resolution.via === 'metadata') return 'retry' as const
           const done = await act(

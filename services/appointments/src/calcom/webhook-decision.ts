@@ -134,7 +134,24 @@ function created(webhook: WebhookFacts, target: Target | undefined): Decision {
   return { kind: 'create', facts: [booked] }
 }
 
-function rescheduled(webhook: WebhookFacts, target: Target | undefined): Decision {
+/**
+ * A reschedule of a booking calsync never saw and no appointment of it claims: the new booking is
+ * real and holds its slot on Cal.com, so once its wait is over it is booked here as it stands. The
+ * booking it replaced joins the chain as that booking's predecessor, so its own CREATED, if it
+ * comes after all, is a duplicate of this appointment and not a second one at the old time.
+ */
+function unseenPredecessor(webhook: WebhookFacts, from: string): Decision {
+  return {
+    kind: 'create',
+    facts: [
+      { kind: 'booked', uid: from, by: 'calcom', version: 1 },
+      { kind: 'moved', from, uid: webhook.uid, by: 'calcom', version: 1, start: webhook.start },
+    ],
+  }
+}
+
+function rescheduled(webhook: WebhookFacts, target: Target | undefined, waitedOut: boolean): Decision {
+  if (!target && webhook.rescheduleUid && waitedOut) return unseenPredecessor(webhook, webhook.rescheduleUid)
   if (!target || target.via === 'metadata' || !webhook.rescheduleUid) {
     return defer(target?.awaiting ? 'awaiting_sync' : 'unknown_booking')
   }
@@ -183,14 +200,18 @@ function cancelled(webhook: WebhookFacts, target: Target | undefined): Decision 
 export function decideWebhook(
   webhook: WebhookFacts,
   target: Target | undefined,
-  options: { lastChance: boolean },
+  options: {
+    lastChance: boolean
+    /** The webhook waited out the grace a booking it names but calsync never saw gets to arrive. */
+    waitedOut?: boolean
+  },
 ): Decision {
   const decision =
     implausible(webhook) ??
     (webhook.trigger === 'BOOKING_CREATED'
       ? created(webhook, target)
       : webhook.trigger === 'BOOKING_RESCHEDULED'
-        ? rescheduled(webhook, target)
+        ? rescheduled(webhook, target, options.lastChance || options.waitedOut === true)
         : cancelled(webhook, target))
   // An accepted webhook is applied or reviewed, never dropped (I3): waiting has a bound.
   if (decision.kind === 'defer' && options.lastChance) {

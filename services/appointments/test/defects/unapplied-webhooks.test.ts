@@ -35,15 +35,20 @@ describe('webhooks calsync cannot apply', () => {
     expect(await unapplied('no-type-1')).toMatchObject({ errorCode: 'unknown_event_type' })
   })
 
-  it('defect 10: an unknown reschedule is reviewed, and the late original booking makes no ghost', async () => {
+  it('defect 10: a reschedule of a booking never seen is booked as it stands at its last delivery, and the late original booking makes no ghost', async () => {
     const [t1, t2] = [futureSlot(13, 9), futureSlot(13, 11)]
     await s.webhook('BOOKING_RESCHEDULED', { uid: 'ghost-2', rescheduleUid: 'ghost-1', start: t2 })
-    expect(await unapplied('ghost-2')).toMatchObject({ errorCode: 'unknown_booking' })
+    const booked = await eventually('the reschedule booked as it stands', () => s.byUid('ghost-2'))
+    expect(booked).toMatchObject({ origin: 'calcom', start: t2, status: 'booked' })
     await s.webhook('BOOKING_CREATED', { uid: 'ghost-1', start: t1 })
     await s.settle()
     const onThatDay = (await s.listed()).filter((item) => item.start.slice(0, 10) === t1.slice(0, 10))
     expect(onThatDay).toHaveLength(1)
-    expect(onThatDay[0]).toMatchObject({ calcomBookingUid: 'ghost-1', start: t1 })
+    expect(onThatDay[0]).toMatchObject({ id: booked?.id, calcomBookingUid: 'ghost-2', start: t2, version: 1 })
+    const reviewed = (await s.reviewsOf('unapplied_webhook')).filter((item) =>
+      ['ghost-1', 'ghost-2'].includes(String(item.detail.bookingUid)),
+    )
+    expect(reviewed).toEqual([])
   })
 
   it("defect 11: a booking carrying another appointment's calsync metadata is a booking of its own", async () => {

@@ -8,6 +8,8 @@ export interface Row {
   webhook: WebhookFacts
   target: Target | undefined
   lastChance?: boolean
+  /** The webhook has waited out the grace for a predecessor calsync never saw. */
+  waitedOut?: boolean
   expected: string
 }
 
@@ -319,5 +321,53 @@ export const rows: Row[] = [
     webhook: webhook('BOOKING_CREATED', { uid: 'u1', start: T1, end: T1_END, awaiting: 'confirmation' }),
     target: target({ chain: [link('u1', null, 'calcom', 1)], appointment: { awaiting: 'confirmation' } }),
     expected: 'duplicate',
+  },
+  {
+    row: 31,
+    name: 'neither uid known nor an appointment named, its wait over',
+    webhook: webhook('BOOKING_RESCHEDULED'),
+    target: undefined,
+    waitedOut: true,
+    expected: 'create',
+  },
+  {
+    row: 31,
+    name: 'neither uid known, at its last delivery',
+    webhook: webhook('BOOKING_RESCHEDULED'),
+    target: undefined,
+    lastChance: true,
+    expected: 'create',
+  },
+  {
+    row: 31,
+    name: 'a move awaiting confirmation of a booking never seen, its wait over',
+    webhook: webhook('BOOKING_RESCHEDULED', { awaiting: 'confirmation' }),
+    target: undefined,
+    waitedOut: true,
+    expected: 'create',
+  },
+  {
+    row: 11,
+    name: 'only the metadata known, appointment waiting, its wait over',
+    webhook: webhook('BOOKING_RESCHEDULED'),
+    target: target({ via: 'metadata', awaiting: true }),
+    waitedOut: true,
+    expected: 'defer:awaiting_sync',
+  },
+  {
+    row: 11,
+    name: 'only the metadata known, its wait over',
+    webhook: webhook('BOOKING_RESCHEDULED'),
+    target: target({ via: 'metadata' }),
+    waitedOut: true,
+    expected: 'defer:unknown_booking',
+  },
+  {
+    row: 20,
+    name: 'cancel of an unknown booking, its wait over',
+    webhook: webhook('BOOKING_CANCELLED', { uid: 'u9' }),
+    target: undefined,
+    waitedOut: true,
+    expected: 'defer:unknown_booking',
   },
 ]

@@ -1,7 +1,8 @@
 // Every row of the webhook decision table (services/appointments/README.md), one case each.
 import { describe, expect, it } from 'vitest'
 import { changeOf, type Decision, decideWebhook } from '../../src/calcom/webhook-decision.ts'
-import { T1, T1_END, T2, target, webhook } from './decision-fixtures.ts'
+import { withFacts } from '../../src/sync/booking-chain.ts'
+import { T1, T1_END, T2, T2_END, target, webhook } from './decision-fixtures.ts'
 import { rows } from './decision-rows.ts'
 
 const kind = (decision: Decision) =>
@@ -12,12 +13,13 @@ const kind = (decision: Decision) =>
       : decision.kind
 
 describe('the webhook decision table', () => {
-  it.each(rows)('row $row: $name → $expected', ({ webhook: facts, target: known, lastChance, expected }) => {
-    expect(kind(decideWebhook(facts, known, { lastChance: lastChance ?? false }))).toBe(expected)
+  it.each(rows)('row $row: $name → $expected', ({ webhook: facts, target: known, lastChance, waitedOut, expected }) => {
+    const options = { lastChance: lastChance ?? false, waitedOut: waitedOut ?? false }
+    expect(kind(decideWebhook(facts, known, options))).toBe(expected)
   })
 
   it('covers every row of the table', () => {
-    expect(new Set(rows.map((row) => row.row))).toEqual(new Set(Array.from({ length: 30 }, (_, i) => i + 1)))
+    expect(new Set(rows.map((row) => row.row))).toEqual(new Set(Array.from({ length: 31 }, (_, i) => i + 1)))
   })
 
   it('says what each applied change adds to the chain', () => {
@@ -34,6 +36,33 @@ describe('the webhook decision table', () => {
       { lastChance: false },
     )
     expect(lost).toEqual({ kind: 'echo', facts: [{ kind: 'booked', uid: 'u2', by: 'calsync', version: 2, start: T1 }] })
+    // The booking it replaced joins the chain, so that booking's late CREATED is a duplicate, not a ghost.
+    const unseen = decideWebhook(webhook('BOOKING_RESCHEDULED'), undefined, { lastChance: false, waitedOut: true })
+    expect(unseen).toEqual({
+      kind: 'create',
+      facts: [
+        { kind: 'booked', uid: 'u1', by: 'calcom', version: 1 },
+        { kind: 'moved', from: 'u1', uid: 'u2', by: 'calcom', version: 1, start: T2 },
+      ],
+    })
+    if (unseen.kind !== 'create') return
+    const chain = withFacts([], unseen.facts)
+    const applied = {
+      via: 'uid' as const,
+      chain,
+      appointment: { version: 1, start: T2, end: T2_END, calcomBookingUid: 'u2' },
+    }
+    const late = webhook('BOOKING_CREATED', { uid: 'u1', rescheduleUid: null, start: T1, end: T1_END })
+    expect(kind(decideWebhook(late, target(applied), { lastChance: false }))).toBe('duplicate')
+    expect(kind(decideWebhook(webhook('BOOKING_RESCHEDULED'), target(applied), { lastChance: false }))).toBe(
+      'duplicate',
+    )
+    const next = webhook('BOOKING_RESCHEDULED', { uid: 'u3', rescheduleUid: 'u2', start: T1, end: T1_END })
+    expect(kind(decideWebhook(next, target({ ...applied, via: 'previous-uid' }), { lastChance: false }))).toBe(
+      'reschedule',
+    )
+    const cancel2 = webhook('BOOKING_CANCELLED', { uid: 'u2' })
+    expect(kind(decideWebhook(cancel2, target(applied), { lastChance: false }))).toBe('cancel')
   })
 })
 
