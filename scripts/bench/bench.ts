@@ -2,9 +2,12 @@
 // beside it (this machine is small and shared: read the ratios, not the absolute figures).
 // Sections (CALSYNC_BENCH_SECTIONS, comma-separated; default all):
 //   gateway   the webhook gateway against a bare Fastify route, same generator and bodies;
-//   commands  database commands per create and per webhook applied, from the services' metrics.
+//   commands  database commands per create and per webhook applied, from the services' metrics;
+//   lookups   each query shape calsync uses on the embedded database: pushed down or not, and the
+//             time of one lookup in a large collection against a small one.
 // Knobs: CALSYNC_BENCH_SECONDS (10, per load run), CALSYNC_BENCH_ROUNDS (3, alternating runs),
-// CALSYNC_BENCH_TENANTS (100), CALSYNC_BENCH_CHANGES (200), CALSYNC_BENCH_KEEP=1 (keep the run's
+// CALSYNC_BENCH_TENANTS (100), CALSYNC_BENCH_CHANGES (200),
+// CALSYNC_BENCH_LOOKUP_SIZES (1000,20000), CALSYNC_BENCH_KEEP=1 (keep the run's
 // directory and logs). The JSON report goes to test-artifacts/bench/.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -17,8 +20,9 @@ import { runTenants, tenantsYaml } from '../lib/run-tenants.ts'
 import { startBenchStack } from './bench-stack.ts'
 import { benchCommands } from './commands-bench.ts'
 import { benchGateway } from './gateway-bench.ts'
+import { benchLookups } from './lookups-bench.ts'
 
-const SECTIONS = ['gateway', 'commands'] as const
+const SECTIONS = ['gateway', 'commands', 'lookups'] as const
 type Section = (typeof SECTIONS)[number]
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
@@ -42,6 +46,23 @@ function sections(): Section[] {
   return asked as Section[]
 }
 
+function lookupSizes(): [number, number] {
+  const text = process.env.CALSYNC_BENCH_LOOKUP_SIZES || '1000,20000'
+  const sizes = text.split(',').map(Number)
+  const [small, large] = sizes
+  if (
+    sizes.length !== 2 ||
+    !small ||
+    !large ||
+    !Number.isInteger(small) ||
+    !Number.isInteger(large) ||
+    small >= large
+  ) {
+    throw new Error(`CALSYNC_BENCH_LOOKUP_SIZES: "${text}" is not two whole numbers, small,large`)
+  }
+  return [small, large]
+}
+
 async function main(): Promise<number> {
   const chosen = sections()
   const options = {
@@ -49,6 +70,7 @@ async function main(): Promise<number> {
     rounds: wholeNumber('CALSYNC_BENCH_ROUNDS', 3),
     tenants: wholeNumber('CALSYNC_BENCH_TENANTS', 100),
     changes: wholeNumber('CALSYNC_BENCH_CHANGES', 200),
+    lookupSizes: lookupSizes(),
   }
   const runDir = mkdtempSync(join(tmpdir(), 'calsync-bench-'))
   const tenants = runTenants(
@@ -90,7 +112,16 @@ async function main(): Promise<number> {
         )
       }
     }
-    if (database) {
+    if (database && chosen.includes('lookups')) {
+      const figures = await benchLookups({ mongoUrl: database.url, sizes: options.lookupSizes, say })
+      report.lookups = figures
+      for (const shape of figures.shapes) {
+        say(
+          `lookups, ${shape.name}: pushed down ${JSON.stringify(shape.pushdown)}; ${shape.msPerLookup.map((ms) => ms.toFixed(2)).join(' ms vs ')} ms at ${figures.sizes.join(' vs ')} documents (ratio ${shape.ratio.toFixed(2)})`,
+        )
+      }
+    }
+    if (database && chosen.includes('commands')) {
       const env = {
         ...process.env,
         NATS_URL: nats.url,
@@ -108,9 +139,7 @@ async function main(): Promise<number> {
       const nc = await connect({ servers: nats.url, name: 'bench' })
       const jsm = await jetstreamManager(nc)
       try {
-        if (chosen.includes('commands')) {
-          report.commands = await benchCommands({ stack, jsm, tenants, count: options.changes, day: 0, say })
-        }
+        report.commands = await benchCommands({ stack, jsm, tenants, count: options.changes, day: 0, say })
       } finally {
         await nc.close()
         await stack.stop()
