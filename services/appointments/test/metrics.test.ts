@@ -119,9 +119,13 @@ describe('appointments metrics on GET /metrics', () => {
       bookingWebhook('BOOKING_CANCELLED', { uid: 'metrics-unknown', eventTypeId: 1001, start: futureSlot(1, 13) }),
     )
 
+    // Every webhook handled: the first echo waits out redeliveries of its own, and under load the
+    // cancellation can reach review before it.
     const scrape = await scrapeUntil(
-      'the unknown cancellation sent to review',
-      (s) => s.value(PROCESSED, { trigger: 'BOOKING_CANCELLED', result: 'review' }) === 1,
+      'the unknown cancellation sent to review and both echoes handled',
+      (s) =>
+        s.value(PROCESSED, { trigger: 'BOOKING_CANCELLED', result: 'review' }) === 1 &&
+        s.value(PROCESSED, { trigger: 'BOOKING_CREATED', result: 'echo' }) === 2,
     )
     expect(scrape.value(PROCESSED, { trigger: 'BOOKING_CANCELLED', result: 'deferred' })).toBe(4)
     expect(scrape.types.get(PROCESSED)).toBe('counter')
