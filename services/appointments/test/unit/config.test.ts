@@ -1,0 +1,24 @@
+import { ConfigError } from '@calsync/service-kit'
+import { describe, expect, it } from 'vitest'
+import { loadConfig } from '../../src/config.ts'
+
+const env = { NATS_URL: 'nats://127.0.0.1:4222', MONGO_URL: 'mongodb://127.0.0.1:27017/' }
+
+describe('appointments config', () => {
+  it('waits 60 s for a rescheduled booking never seen unless told otherwise', () => {
+    expect(loadConfig(env)).toMatchObject({ unknownRescheduleGraceMs: 60_000, relayIntervalMs: 1000 })
+    expect(loadConfig({ ...env, CALSYNC_UNKNOWN_RESCHEDULE_GRACE: '5m' }).unknownRescheduleGraceMs).toBe(300_000)
+    expect(loadConfig({ ...env, CALSYNC_UNKNOWN_RESCHEDULE_GRACE: '0s' }).unknownRescheduleGraceMs).toBe(0)
+  })
+
+  it.each(['soon', '10s,20s', '-5s'])('refuses CALSYNC_UNKNOWN_RESCHEDULE_GRACE=%s, naming it', (value) => {
+    let refused: unknown
+    try {
+      loadConfig({ ...env, CALSYNC_UNKNOWN_RESCHEDULE_GRACE: value })
+    } catch (error) {
+      refused = error
+    }
+    expect(refused).toBeInstanceOf(ConfigError)
+    expect((refused as ConfigError).variable).toBe('CALSYNC_UNKNOWN_RESCHEDULE_GRACE')
+  })
+})
