@@ -70,5 +70,5 @@ describe('a reschedule of a booking calsync never saw', () => {
       ),
       { numRuns: 12 },
     )
-  })
+  }, 120_000)
 })

@@ -180,7 +180,12 @@ function rescheduled(webhook: WebhookFacts, target: Target | undefined, waitedOu
   return { kind: 'reschedule', facts: [hop] }
 }
 
-function cancelled(webhook: WebhookFacts, target: Target | undefined): Decision {
+function cancelled(webhook: WebhookFacts, target: Target | undefined, waitedOut: boolean): Decision {
+  // A cancel of a booking calsync never saw (its CREATED lost): nothing here holds its slot, so
+  // after the grace an operator hears of it instead of the webhook waiting 15 minutes.
+  if (!target && waitedOut) {
+    return review('unknown_booking', `booking ${webhook.uid} was cancelled on Cal.com, but calsync never saw it`)
+  }
   if (target?.via !== 'uid') return defer('unknown_booking')
   const { appointment, chain } = target
   const fact: ChainFact = { kind: 'cancelled', uid: webhook.uid, by: 'calcom', version: appointment.version + 1 }
@@ -202,17 +207,18 @@ export function decideWebhook(
   target: Target | undefined,
   options: {
     lastChance: boolean
-    /** The webhook waited out the grace a booking it names but calsync never saw gets to arrive. */
+    /** The webhook waited out the grace a booking it names, but calsync never saw, gets to arrive (rows 31, 32). */
     waitedOut?: boolean
   },
 ): Decision {
+  const waitedOut = options.lastChance || options.waitedOut === true
   const decision =
     implausible(webhook) ??
     (webhook.trigger === 'BOOKING_CREATED'
       ? created(webhook, target)
       : webhook.trigger === 'BOOKING_RESCHEDULED'
-        ? rescheduled(webhook, target, options.lastChance || options.waitedOut === true)
-        : cancelled(webhook, target))
+        ? rescheduled(webhook, target, waitedOut)
+        : cancelled(webhook, target, waitedOut))
   // An accepted webhook is applied or reviewed, never dropped (I3): waiting has a bound.
   if (decision.kind === 'defer' && options.lastChance) {
     return review(decision.reason, `waited too long: ${WAIT_MESSAGES[decision.reason]}`)
