@@ -16,6 +16,8 @@ export default defineConfig({
     // Set at the root, so it runs once for both projects (projects extending the root config
     // do not inherit it): one NATS and one database for the whole run.
     globalSetup: ['test/global-setup.ts'],
+    // The same property-test cases on every run unless asked for fresh ones (see the file).
+    setupFiles: ['test/property-seed.ts'],
     // Real servers: give slow starts room, but never retry a failing test into a pass.
     testTimeout: 30_000,
     hookTimeout: 60_000,

@@ -25,6 +25,23 @@ describe('Cal.com webhooks that overlap or cannot be read', () => {
     return list.items.filter((item: { calcomBookingUid: string }) => item.calcomBookingUid === uid)
   }
 
+  /** A local appointment and a Cal.com booking of the same slot, both kept and settled. */
+  async function doubleBooked(day: number, uid: string) {
+    const local = (
+      await h.api(ADMIN, 'POST', '/v1/appointments', { eventTypeId: 1002, start: futureSlot(day, 10), attendee })
+    ).json()
+    await h.deliverWebhook(
+      ACME,
+      bookingWebhook('BOOKING_CREATED', { uid, eventTypeId: 1002, start: futureSlot(day, 10) }),
+    )
+    const [remote] = await eventually('the Cal.com booking', async () => {
+      const found = await byUid(uid)
+      return found.length === 1 ? found : undefined
+    })
+    await settle()
+    return { local, remote }
+  }
+
   it('keeps both bookings of a race, marks both conflict and asks for one review (I2)', async () => {
     const local = (
       await h.api(ADMIN, 'POST', '/v1/appointments', { eventTypeId: 1001, start: futureSlot(3, 10), attendee })
@@ -55,18 +72,7 @@ describe('Cal.com webhooks that overlap or cannot be read', () => {
   })
 
   it('keeps a double booking visible whatever is written to the sync state, until a new change ends it', async () => {
-    const local = (
-      await h.api(ADMIN, 'POST', '/v1/appointments', { eventTypeId: 1002, start: futureSlot(13, 10), attendee })
-    ).json()
-    await h.deliverWebhook(
-      ACME,
-      bookingWebhook('BOOKING_CREATED', { uid: 'race-kept', eventTypeId: 1002, start: futureSlot(13, 10) }),
-    )
-    const [remote] = await eventually('the Cal.com booking', async () => {
-      const found = await byUid('race-kept')
-      return found.length === 1 ? found : undefined
-    })
-    await settle()
+    const { local, remote } = await doubleBooked(13, 'race-kept')
     // What FerretDB can do when a sync result is written while the conflict is found: the state
     // document ends with the sync result's status. The double booking must not disappear with it.
     await h.components.store.syncStates.updateOne({ _id: local.id }, { $set: { status: 'failed' } })
@@ -89,6 +95,27 @@ describe('Cal.com webhooks that overlap or cannot be read', () => {
     const after = (await h.api(ADMIN, 'GET', `/v1/appointments/${local.id}/sync-status`)).json()
     expect(after.status).toBe('pending')
     expect((await h.api(ADMIN, 'GET', `/v1/appointments/${remote.id}/sync-status`)).json().status).toBe('conflict')
+  })
+
+  it('keeps a double booking when a second writer of the same version loses (a copy of the webhook)', async () => {
+    const { local, remote } = await doubleBooked(14, 'race-copy')
+    // A copy resolved before the first one linked the uid writes the same first version again: it
+    // finds the marks the first made, and its event insert loses. Its undo must not take them along.
+    const first = await h.components.store.event(remote.id, 1)
+    if (!first) throw new Error('the first version was not written')
+    const lost = h.components.locks.withLock(remote.id, { waitMs: 5_000 }, (lock) =>
+      h.components.writer.write(lock, {
+        previous: undefined,
+        next: first.snapshot,
+        initiatedBy: first.initiatedBy,
+        mode: 'keep-both',
+      }),
+    )
+    await expect(lost).rejects.toThrow()
+    for (const id of [local.id, remote.id]) {
+      const state = (await h.api(ADMIN, 'GET', `/v1/appointments/${id}/sync-status`)).json()
+      expect(state, id).toMatchObject({ status: 'conflict', requiresManualReview: true })
+    }
   })
 
   it('sends a schema-invalid message to review and keeps consuming', async () => {

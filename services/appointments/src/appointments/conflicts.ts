@@ -35,12 +35,15 @@ export function createConflicts(deps: { store: AppointmentsStore; clock?: () => 
     }
   }
 
-  /** Marks that `appointmentId` at `version` overlaps `partner`; returns the mark's id. */
+  /**
+   * Marks that `appointmentId` at `version` overlaps `partner`. Answers the mark's id only when
+   * this call inserted it: a change undoes what it inserted, never a mark another change made.
+   */
   async function markOne(tenantId: string, appointmentId: string, version: number, partner: string) {
     for (let n = 1; n <= MAX_CONFLICTS_PER_VERSION; n++) {
       const _id = conflictId(appointmentId, version, n)
       const existing = await store.conflicts.findOne({ _id })
-      if (existing?.partner === partner) return _id
+      if (existing?.partner === partner) return undefined
       if (existing) continue
       try {
         await store.conflicts.insertOne({
@@ -65,7 +68,8 @@ export function createConflicts(deps: { store: AppointmentsStore; clock?: () => 
 
     /**
      * Marks a double booking on both sides. The partner is marked on its newest version; if it
-     * moves on meanwhile, the mark follows it, so its next change sees the partnership.
+     * moves on meanwhile, the mark follows it, so its next change sees the partnership. Answers
+     * the ids of the marks it inserted (those its change undoes if it does not commit).
      */
     async mark(appointment: AppointmentSnapshot, partners: string[]): Promise<string[]> {
       const ids: string[] = []
