@@ -63,6 +63,15 @@ export function createEnvReader(env: Env) {
         throw new ConfigError(name, (error as Error).message)
       }
     },
+    /** Exactly one duration (`60s`, `5m`, `0s`); a list is refused rather than cut to its first. */
+    duration(name: string, fallback: string, options: { positive?: boolean } = {}): number {
+      const given = this.durations(name, fallback)
+      const [ms] = given
+      if (given.length !== 1 || ms === undefined || (options.positive && ms <= 0)) {
+        throw new ConfigError(name, `must be one ${options.positive ? 'positive ' : ''}duration like ${fallback}`)
+      }
+      return ms
+    },
     names(name: string): Names {
       try {
         return createNames(read(name) ?? '')

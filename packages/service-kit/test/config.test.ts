@@ -1,4 +1,4 @@
-import { ConfigError, loadBaseConfig, parseDurationList } from '@calsync/service-kit'
+import { ConfigError, createEnvReader, loadBaseConfig, parseDurationList } from '@calsync/service-kit'
 import { describe, expect, it } from 'vitest'
 
 const options = {
@@ -55,6 +55,27 @@ describe('service config', () => {
 
   it('does not need MONGO_URL for a stateless service', () => {
     expect(loadBaseConfig({ NATS_URL: env.NATS_URL }, { ...options, useMongo: false }).mongoUrl).toBe('')
+  })
+
+  it('reads one duration, its fallback when unset, and refuses a list rather than cut it to its first', () => {
+    const read = (value?: string) => createEnvReader({ WAIT: value })
+    expect(read().duration('WAIT', '60s')).toBe(60_000)
+    expect(read('5m').duration('WAIT', '60s')).toBe(300_000)
+    expect(read('0s').duration('WAIT', '60s')).toBe(0)
+    for (const [value, positive] of [
+      ['10s,20s', false],
+      ['soon', false],
+      ['0s', true],
+    ] as const) {
+      let refused: unknown
+      try {
+        read(value).duration('WAIT', '60s', { positive })
+      } catch (error) {
+        refused = error
+      }
+      expect(refused, value).toBeInstanceOf(ConfigError)
+      expect((refused as ConfigError).variable).toBe('WAIT')
+    }
   })
 
   it('parses backoff lists', () => {

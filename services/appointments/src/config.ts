@@ -1,4 +1,4 @@
-import { type BaseConfig, ConfigError, createEnvReader, loadBaseConfig } from '@calsync/service-kit'
+import { type BaseConfig, createEnvReader, loadBaseConfig } from '@calsync/service-kit'
 
 export interface Config extends BaseConfig {
   /** How often the outbox relay looks for unpublished events when nothing wakes it. */
@@ -14,12 +14,8 @@ export interface Config extends BaseConfig {
 
 export function loadConfig(env: Record<string, string | undefined>): Config {
   const read = createEnvReader(env)
-  const [relayIntervalMs = 1000] = read.durations('CALSYNC_OUTBOX_INTERVAL', '1s')
-  const graces = read.durations('CALSYNC_UNKNOWN_RESCHEDULE_GRACE', '60s')
-  const [unknownRescheduleGraceMs] = graces
-  if (graces.length !== 1 || unknownRescheduleGraceMs === undefined) {
-    throw new ConfigError('CALSYNC_UNKNOWN_RESCHEDULE_GRACE', 'must be one duration like 60s (0s: no wait)')
-  }
+  const relayIntervalMs = read.duration('CALSYNC_OUTBOX_INTERVAL', '1s', { positive: true })
+  const unknownRescheduleGraceMs = read.duration('CALSYNC_UNKNOWN_RESCHEDULE_GRACE', '60s')
   return {
     ...loadBaseConfig(env, {
       serviceName: 'appointments',

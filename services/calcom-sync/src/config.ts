@@ -45,19 +45,19 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     if (!Number.isInteger(value) || value < 1) throw new ConfigError(name, 'must be a whole number above 0')
     return value
   }
-  const [calcomTimeoutMs = 10_000] = read.durations('CALCOM_TIMEOUT', '10s')
+  const calcomTimeoutMs = read.duration('CALCOM_TIMEOUT', '10s', { positive: true })
   // Handlers tell JetStream they are working every third of it, so it bounds only how long a dead
   // worker's messages wait, not how long a sync may take.
-  const [ackWaitMs = 60_000] = read.durations('CALSYNC_SYNC_ACK_WAIT', '60s')
+  const ackWaitMs = read.duration('CALSYNC_SYNC_ACK_WAIT', '60s')
   if (ackWaitMs < 1000) throw new ConfigError('CALSYNC_SYNC_ACK_WAIT', 'must be at least 1s')
-  const [leaseTtlMs = 30_000] = read.durations('CALSYNC_LEASE_TTL', '30s')
+  const leaseTtlMs = read.duration('CALSYNC_LEASE_TTL', '30s')
   if (leaseTtlMs < 1000) throw new ConfigError('CALSYNC_LEASE_TTL', 'must be at least 1s')
-  const [reconcileIntervalMs = 300_000] = read.durations('CALSYNC_RECONCILE_INTERVAL', '5m')
-  const [reconcileHorizonMs = 0] = read.durations('CALSYNC_RECONCILE_HORIZON', '1440h')
+  const reconcileIntervalMs = read.duration('CALSYNC_RECONCILE_INTERVAL', '5m')
+  const reconcileHorizonMs = read.duration('CALSYNC_RECONCILE_HORIZON', '1440h')
   if (reconcileHorizonMs < 60_000) throw new ConfigError('CALSYNC_RECONCILE_HORIZON', 'must be at least 1m')
-  const [reconcileOverlapMs = 0] = read.durations('CALSYNC_RECONCILE_OVERLAP', '10m')
-  const [webhookSilenceAfterMs = 0] = read.durations('CALSYNC_WEBHOOK_SILENCE_AFTER', '30m')
-  const [webhookSilenceGraceMs = 0] = read.durations('CALSYNC_WEBHOOK_SILENCE_GRACE', '2m')
+  const reconcileOverlapMs = read.duration('CALSYNC_RECONCILE_OVERLAP', '10m')
+  const webhookSilenceAfterMs = read.duration('CALSYNC_WEBHOOK_SILENCE_AFTER', '30m')
+  const webhookSilenceGraceMs = read.duration('CALSYNC_WEBHOOK_SILENCE_GRACE', '2m')
   const reconcileBudgetShare = Number(read.optional('CALSYNC_RECONCILE_BUDGET_SHARE') ?? 0.2)
   if (!(reconcileBudgetShare > 0 && reconcileBudgetShare <= 0.5)) {
     throw new ConfigError('CALSYNC_RECONCILE_BUDGET_SHARE', 'must be a number above 0 and at most 0.5')

@@ -14,8 +14,8 @@ export interface Config extends BaseConfig {
 
 export function loadConfig(env: Record<string, string | undefined>): Config {
   const read = createEnvReader(env)
-  const [commandTimeoutMs = 10_000] = read.durations('CALSYNC_COMMAND_TIMEOUT', '10s')
-  const [reconcileTimeoutMs = 300_000] = read.durations('CALSYNC_RECONCILE_TIMEOUT', '5m')
+  const commandTimeoutMs = read.duration('CALSYNC_COMMAND_TIMEOUT', '10s', { positive: true })
+  const reconcileTimeoutMs = read.duration('CALSYNC_RECONCILE_TIMEOUT', '5m', { positive: true })
   return {
     ...loadBaseConfig(env, {
       serviceName: 'review',

@@ -15,11 +15,7 @@ type Env = Record<string, string | undefined>
 
 function loadReplayWindow(env: Env): number {
   const variable = 'CALSYNC_WEBHOOK_REPLAY_WINDOW'
-  const durations = createEnvReader(env).durations(variable, '15m')
-  const [windowMs] = durations
-  if (durations.length !== 1 || windowMs === undefined || windowMs <= 0) {
-    throw new ConfigError(variable, 'must be one positive duration like 15m')
-  }
+  const windowMs = createEnvReader(env).duration(variable, '15m', { positive: true })
   // A re-delivery inside the replay window must still be de-duplicated by JetStream.
   if (windowMs > WEBHOOK_DUPLICATE_WINDOW_MS) {
     throw new ConfigError(
