@@ -4,7 +4,8 @@
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { eventually } from '../../../test/support/infra.ts'
-import { futureSlot } from '../../../test/support/tenants.ts'
+import { ACME, futureSlot } from '../../../test/support/tenants.ts'
+import { appointmentIdForBooking } from '../src/appointments/appointment.ts'
 import { type AppointmentsHarness, startAppointmentsHarness } from './support/harness.ts'
 import { scenario } from './support/scenario.ts'
 
@@ -39,6 +40,24 @@ describe('a reschedule of a booking calsync never saw', () => {
       String(item.detail.bookingUid).startsWith('unseen-'),
     )
     expect(reviewed).toEqual([])
+  })
+
+  it.each([
+    ['the replaced booking', ['a']],
+    ['both bookings', ['a', 'b']],
+  ])('is booked when a handling stopped after claiming %s, before writing', async (_, claimed) => {
+    const day = 25 + claimed.length
+    const [t1, t2] = [futureSlot(day, 9), futureSlot(day, 11)]
+    const uid = (which: string) => `stopped-${day}-${which}`
+    // What a process killed between the uid claims and the write leaves: links, no appointment.
+    const id = appointmentIdForBooking(ACME, uid('b'))
+    for (const which of claimed) await h.components.store.link(ACME, uid(which), id, new Date())
+    await s.webhook('BOOKING_RESCHEDULED', { uid: uid('b'), rescheduleUid: uid('a'), start: t2 })
+    await eventually('the new booking', () => s.byUid(uid('b')))
+    await s.webhook('BOOKING_CREATED', { uid: uid('a'), start: t1 })
+    await s.settle()
+    expect(await onDay(day)).toEqual([expect.objectContaining({ id, status: 'booked', start: t2 })])
+    expect((await s.create(t1)).statusCode).toBe(201)
   })
 
   it('makes one appointment at the new time whatever order, and however often, the two webhooks come', async () => {
