@@ -22,6 +22,7 @@ import { createBearerAuth } from './auth/bearer-auth.ts'
 import { createCalcomBookingHandler } from './calcom/calcom-booking-handler.ts'
 import { startCalcomWebhookConsumer, type WebhookWait } from './calcom/calcom-webhook-consumer.ts'
 import { createTargets } from './calcom/webhook-target.ts'
+import { createWebhookWaits } from './calcom/webhook-waits.ts'
 import { startCommandsResponder } from './commands/commands-responder.ts'
 import { createReconcileView } from './commands/reconcile-view.ts'
 import { createResync } from './commands/resync.ts'
@@ -113,6 +114,7 @@ export async function startComponents(deps: ComponentDeps) {
     writer,
     conflicts,
     targets: createTargets(store),
+    waits: createWebhookWaits(deps.db),
     tenants: deps.tenants,
     reviews,
     logger: deps.logger,

@@ -113,10 +113,11 @@ describe('appointments metrics on GET /metrics', () => {
       bookingWebhook('BOOKING_CREATED', { uid: 'metrics-clash', eventTypeId: 1001, start: futureSlot(1, 9) }),
     )
     // Deferred while its booking might still be on its way, then reviewed: a cancellation of a
-    // booking calsync never knew (accepted webhooks are applied or reviewed, never dropped).
+    // booking calsync never knew, of an event type the tenant has not configured (so it cannot be
+    // recorded as a cancelled booking here; accepted webhooks are applied or reviewed, never dropped).
     await h.deliverWebhook(
       ACME,
-      bookingWebhook('BOOKING_CANCELLED', { uid: 'metrics-unknown', eventTypeId: 1001, start: futureSlot(1, 13) }),
+      bookingWebhook('BOOKING_CANCELLED', { uid: 'metrics-unknown', eventTypeId: 4040, start: futureSlot(1, 13) }),
     )
 
     // Every webhook handled: the first echo waits out redeliveries of its own, and under load the

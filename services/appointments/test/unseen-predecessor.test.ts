@@ -2,41 +2,31 @@
 // way): once its wait is over the new booking is booked as it stands, and the booking it replaced
 // joins the chain, so that booking's own webhook, in any order, makes no second appointment.
 import fc from 'fast-check'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { eventually } from '../../../test/support/infra.ts'
 import { ACME, futureSlot } from '../../../test/support/tenants.ts'
 import { appointmentIdForBooking } from '../src/appointments/appointment.ts'
-import { type AppointmentsHarness, startAppointmentsHarness } from './support/harness.ts'
-import { scenario } from './support/scenario.ts'
+import { useUnseenBookingSuite } from './support/scenario.ts'
 
 describe('a reschedule of a booking calsync never saw', () => {
-  let h: AppointmentsHarness
-  let s: ReturnType<typeof scenario>
-  beforeAll(async () => {
-    // No grace: a reschedule that arrives first is booked at once, the ordering the grace makes rare.
-    h = await startAppointmentsHarness({
-      components: { unknownRescheduleGraceMs: 0, webhookWait: { initialMs: 20, maxMs: 200, deliveries: 30 } },
-    })
-    s = scenario(h)
-  })
-  afterAll(() => h.close())
-
-  const onDay = async (day: number) =>
-    (await s.listed()).filter((item) => item.start.slice(0, 10) === futureSlot(day, 9).slice(0, 10))
+  // No grace: a reschedule that arrives first is booked at once, the ordering the grace makes rare.
+  const suite = useUnseenBookingSuite(0)
 
   it('is booked at its new time, later moves and cancels of it apply, and nothing goes to review', async () => {
     const [t1, t2, t3] = [futureSlot(20, 9), futureSlot(20, 11), futureSlot(20, 13)]
-    await s.webhook('BOOKING_RESCHEDULED', { uid: 'unseen-b', rescheduleUid: 'unseen-a', start: t2 })
-    const booked = await eventually('the new booking', () => s.byUid('unseen-b'))
+    await suite.s.webhook('BOOKING_RESCHEDULED', { uid: 'unseen-b', rescheduleUid: 'unseen-a', start: t2 })
+    const booked = await eventually('the new booking', () => suite.s.byUid('unseen-b'))
     expect(booked).toMatchObject({ origin: 'calcom', status: 'booked', start: t2 })
-    await s.webhook('BOOKING_CREATED', { uid: 'unseen-a', start: t1 })
-    await s.webhook('BOOKING_RESCHEDULED', { uid: 'unseen-c', rescheduleUid: 'unseen-b', start: t3 })
-    await s.waitFor(booked?.id ?? '', 'the second move', (item) => item.calcomBookingUid === 'unseen-c')
-    await s.webhook('BOOKING_CANCELLED', { uid: 'unseen-c', start: t3 })
-    await s.waitFor(booked?.id ?? '', 'the cancel', (item) => item.status === 'cancelled')
-    await s.settle()
-    expect(await onDay(20)).toEqual([expect.objectContaining({ id: booked?.id, status: 'cancelled', start: t3 })])
-    const reviewed = (await s.reviewsOf('unapplied_webhook')).filter((item) =>
+    await suite.s.webhook('BOOKING_CREATED', { uid: 'unseen-a', start: t1 })
+    await suite.s.webhook('BOOKING_RESCHEDULED', { uid: 'unseen-c', rescheduleUid: 'unseen-b', start: t3 })
+    await suite.s.waitFor(booked?.id ?? '', 'the second move', (item) => item.calcomBookingUid === 'unseen-c')
+    await suite.s.webhook('BOOKING_CANCELLED', { uid: 'unseen-c', start: t3 })
+    await suite.s.waitFor(booked?.id ?? '', 'the cancel', (item) => item.status === 'cancelled')
+    await suite.s.settle()
+    expect(await suite.s.onDay(20)).toEqual([
+      expect.objectContaining({ id: booked?.id, status: 'cancelled', start: t3 }),
+    ])
+    const reviewed = (await suite.s.reviewsOf('unapplied_webhook')).filter((item) =>
       String(item.detail.bookingUid).startsWith('unseen-'),
     )
     expect(reviewed).toEqual([])
@@ -51,13 +41,13 @@ describe('a reschedule of a booking calsync never saw', () => {
     const uid = (which: string) => `stopped-${day}-${which}`
     // What a process killed between the uid claims and the write leaves: links, no appointment.
     const id = appointmentIdForBooking(ACME, uid('b'))
-    for (const which of claimed) await h.components.store.link(ACME, uid(which), id, new Date())
-    await s.webhook('BOOKING_RESCHEDULED', { uid: uid('b'), rescheduleUid: uid('a'), start: t2 })
-    await eventually('the new booking', () => s.byUid(uid('b')))
-    await s.webhook('BOOKING_CREATED', { uid: uid('a'), start: t1 })
-    await s.settle()
-    expect(await onDay(day)).toEqual([expect.objectContaining({ id, status: 'booked', start: t2 })])
-    expect((await s.create(t1)).statusCode).toBe(201)
+    for (const which of claimed) await suite.h.components.store.link(ACME, uid(which), id, new Date())
+    await suite.s.webhook('BOOKING_RESCHEDULED', { uid: uid('b'), rescheduleUid: uid('a'), start: t2 })
+    await eventually('the new booking', () => suite.s.byUid(uid('b')))
+    await suite.s.webhook('BOOKING_CREATED', { uid: uid('a'), start: t1 })
+    await suite.s.settle()
+    expect(await suite.s.onDay(day)).toEqual([expect.objectContaining({ id, status: 'booked', start: t2 })])
+    expect((await suite.s.create(t1)).statusCode).toBe(201)
   })
 
   it('makes one appointment at the new time whatever order, and however often, the two webhooks come', async () => {
@@ -72,19 +62,19 @@ describe('a reschedule of a booking calsync never saw', () => {
           const [oldUid, newUid] = [`order-${day}-a`, `order-${day}-b`]
           const send = (what: 'create' | 'reschedule') =>
             what === 'create'
-              ? s.webhook('BOOKING_CREATED', { uid: oldUid, start: t1 })
-              : s.webhook('BOOKING_RESCHEDULED', { uid: newUid, rescheduleUid: oldUid, start: t2 })
+              ? suite.s.webhook('BOOKING_CREATED', { uid: oldUid, start: t1 })
+              : suite.s.webhook('BOOKING_RESCHEDULED', { uid: newUid, rescheduleUid: oldUid, start: t2 })
           if (together) await Promise.all(order.map(send))
           else for (const what of order) await send(what)
-          await eventually('the new booking', () => s.byUid(newUid))
-          await s.settle()
-          const appointments = await onDay(day)
+          await eventually('the new booking', () => suite.s.byUid(newUid))
+          await suite.s.settle()
+          const appointments = await suite.s.onDay(day)
           expect(appointments).toEqual([
             expect.objectContaining({ status: 'booked', start: t2, calcomBookingUid: newUid }),
           ])
           // The new time is held; the old one is free (no ghost holds it).
-          expect((await s.create(t2)).statusCode).toBe(409)
-          expect((await s.create(t1)).statusCode).toBe(201)
+          expect((await suite.s.create(t2)).statusCode).toBe(409)
+          expect((await suite.s.create(t1)).statusCode).toBe(201)
         },
       ),
       { numRuns: 12 },

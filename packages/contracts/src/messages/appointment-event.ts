@@ -62,7 +62,11 @@ const eventFields = {
   appointment: AppointmentSnapshot,
 }
 
-/** Published on `appointment.<tenant>.<booked|cancelled|rescheduled>` with the event id as Nats-Msg-Id. */
+/**
+ * Published on `appointment.<tenant>.<booked|cancelled|rescheduled>` with the event id as Nats-Msg-Id.
+ * Version 1 is `booked`, except for a Cal.com booking calsync learnt of only by its cancel: that
+ * one is born `cancelled` (origin `calcom`, nothing to push).
+ */
 export const AppointmentEvent = Type.Union([
   Type.Object({ type: Type.Literal('appointment.booked'), ...eventFields }),
   Type.Object({ type: Type.Literal('appointment.cancelled'), ...eventFields }),

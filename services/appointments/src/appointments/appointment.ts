@@ -112,7 +112,8 @@ export function changeTypeOf(
   previous: AppointmentSnapshot | undefined,
   next: AppointmentSnapshot,
 ): AppointmentEventType {
-  if (!previous) return 'appointment.booked'
+  // A booking calsync learns of only by its cancel is born cancelled (webhook decision row 32).
+  if (!previous) return next.status === 'cancelled' ? 'appointment.cancelled' : 'appointment.booked'
   if (next.status === 'cancelled' && previous.status !== 'cancelled') return 'appointment.cancelled'
   return 'appointment.rescheduled'
 }

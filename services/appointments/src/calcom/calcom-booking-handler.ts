@@ -19,6 +19,7 @@ import type { ChainFact } from '../sync/booking-chain.ts'
 import { withChainFacts } from '../sync/sync-state.ts'
 import { type Decision, decideWebhook, type WebhookFacts } from './webhook-decision.ts'
 import { normalisedAttendee, normalisedNotes, type Resolution, type Targets, webhookFacts } from './webhook-target.ts'
+import type { WebhookWaits } from './webhook-waits.ts'
 
 /** What a verified Cal.com webhook turned out to be (the `result` label of its metric). */
 export type WebhookOutcome = 'applied' | 'conflict' | 'echo' | 'duplicate' | 'stale' | 'deferred' | 'review'
@@ -31,6 +32,8 @@ export interface Delivery {
   deliveryCount: number
   /** The last delivery that may still wait: waiting past it goes to review. */
   lastChance: boolean
+  /** Messages stored for the consumer and not delivered yet, at this delivery (JetStream's count). */
+  pending: number
 }
 
 /** Outcomes that change no version yet belong in the appointment's history. */
@@ -66,11 +69,13 @@ export function createCalcomBookingHandler(deps: {
   tenants: TenantRegistry
   reviews: ReviewPublisher
   history: AppointmentHistory
+  waits: WebhookWaits
   logger: Logger
   clock?: () => Date
   /**
-   * How long a reschedule of a booking calsync never saw waits for that booking's own webhook
-   * (late or retried: Cal.com's retries come 10 s and more apart) before it is booked as it stands.
+   * How long a reschedule or cancel of a booking calsync never saw waits for that booking's own
+   * webhook (late or retried: Cal.com's retries come 10 s and more apart) before it is taken as it
+   * stands; counted from calsync's first look at it (rows 31, 32).
    */
   unknownRescheduleGraceMs?: number
 }) {
@@ -146,6 +151,17 @@ export function createCalcomBookingHandler(deps: {
     return 'conflict'
   }
 
+  /**
+   * Whether a webhook about a booking calsync never saw has given that booking's own webhooks their
+   * chance: the grace has passed since calsync first looked at it, and nothing stored for the
+   * consumer is still undelivered (a backlog may hold them; their redeliveries come within 30 s,
+   * less than the grace).
+   */
+  async function waitedOut(message: VerifiedWebhook, delivery: Delivery): Promise<boolean> {
+    const first = await deps.waits.firstLook(message.tenantId, message.deliveryId, clock())
+    return delivery.pending === 0 && clock().getTime() - first.getTime() >= graceMs
+  }
+
   async function act(
     lock: HeldLock,
     decision: Decision,
@@ -181,7 +197,11 @@ export function createCalcomBookingHandler(deps: {
           calcomBookingUid: facts.uid,
           now,
         })
-        const created = facts.awaiting ? { ...snapshot, awaiting: facts.awaiting } : snapshot
+        const created = {
+          ...snapshot,
+          ...(decision.status ? { status: decision.status } : {}),
+          ...(facts.awaiting ? { awaiting: facts.awaiting } : {}),
+        }
         return writeFromCalcom(lock, undefined, created, decision.facts, context)
       }
       case 'reschedule':
@@ -263,13 +283,24 @@ export function createCalcomBookingHandler(deps: {
       const initiatedBy: Initiator = { origin: 'calcom', via: `webhook:${message.deliveryId.slice(0, 16)}` }
       const facts = webhookFacts(tenantId, webhook, deps.tenants)
       let useMetadata = true
+      let looked = false
       for (let round = 0; round < 3; round++) {
         const resolution: Resolution = await deps.targets.resolve(tenantId, facts, { useMetadata })
         const outcome = await deps.locks.withLock(resolution.appointmentId, { waitMs: LOCK_WAIT_MS }, async (lock) => {
           await writer.recover(lock)
           const target = await deps.targets.load(tenantId, resolution)
-          const waitedOut = clock().getTime() - Date.parse(message.receivedAt) >= graceMs
-          const decision = decideWebhook(facts, target, { lastChance: delivery.lastChance, waitedOut })
+          // A copy of this webhook made the appointment while this one waited for its lock: find it
+          // by its uid (writing its first version again could only lose, and cost a round of undo).
+          if (resolution.via === 'new' && (await store.current(tenantId, resolution.appointmentId))) {
+            return 'retry' as const
+          }
+          let decision = decideWebhook(facts, target, { lastChance: delivery.lastChance })
+          if (decision.kind === 'defer' && !target) {
+            looked = true
+            if (await waitedOut(message, delivery)) {
+              decision = decideWebhook(facts, target, { lastChance: delivery.lastChance, waitedOut: true })
+            }
+          }
           // The metadata named an appointment that is not waiting for this booking: a booking of its own.
           if (decision.kind === 'create' && resolution.via === 'metadata') return 'retry' as const
           const done = await act(
@@ -297,7 +328,15 @@ export function createCalcomBookingHandler(deps: {
           }
           return done
         })
-        if (outcome !== 'retry') return outcome
+        if (outcome !== 'retry') {
+          // A waiting webhook (this delivery or an earlier one) may have left its first look behind.
+          if (outcome !== 'deferred' && (looked || delivery.deliveryCount > 1)) {
+            await deps.waits.forget(tenantId, message.deliveryId).catch((error: unknown) => {
+              deps.logger.debug({ err: error, tenantId }, 'could not forget a webhook wait')
+            })
+          }
+          return outcome
+        }
         if (resolution.via === 'metadata') useMetadata = false
       }
       return 'deferred'

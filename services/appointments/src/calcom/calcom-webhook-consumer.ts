@@ -61,7 +61,7 @@ export function startCalcomWebhookConsumer(deps: {
     logger: deps.logger,
     concurrency: 4,
     ...(deps.onInvalid ? { onInvalid: deps.onInvalid } : {}),
-    handle: async ({ body, deliveryCount, streamSequence, subject }) => {
+    handle: async ({ body, deliveryCount, streamSequence, subject, raw }) => {
       if (body.type === 'calcom.no_show.verified') {
         const noted = await deps.handler.noShow(body)
         deps.metrics.webhookProcessed(body.webhook.triggerEvent, noted ? 'applied' : 'stale')
@@ -84,6 +84,7 @@ export function startCalcomWebhookConsumer(deps: {
           subject,
           deliveryCount,
           lastChance: deliveryCount >= wait.deliveries,
+          pending: raw.info.pending,
         })
       } catch (error) {
         if (!(error instanceof AppointmentBusyError)) throw error

@@ -68,7 +68,8 @@ export type WaitReason = 'unknown_booking' | 'awaiting_sync' | 'chain_gap'
 export type ReviewCode = 'unknown_event_type' | 'invalid_interval' | 'conflicting_state' | WaitReason
 
 export type Decision =
-  | { kind: 'create'; facts: ChainFact[] }
+  /** A booking of its own; `cancelled`: one calsync learns of only by its cancel (row 32). */
+  | { kind: 'create'; facts: ChainFact[]; status?: 'cancelled' }
   | { kind: 'reschedule'; facts: ChainFact[] }
   | { kind: 'cancel'; facts: ChainFact[] }
   /** calsync's own change coming back; `facts` it did not know yet (a create whose answer it lost). */
@@ -86,7 +87,6 @@ const defer = (reason: WaitReason): Decision => ({ kind: 'defer', reason })
 
 /** Rows 1–3: what no booking may look like, whatever it is about. */
 function implausible(webhook: WebhookFacts): Decision | undefined {
-  if (webhook.trigger === 'BOOKING_CANCELLED') return undefined
   if (!webhook.eventType)
     return review('unknown_event_type', `event type ${webhook.eventTypeId} is not configured for this tenant`)
   const length = Date.parse(webhook.end) - Date.parse(webhook.start)
@@ -180,12 +180,26 @@ function rescheduled(webhook: WebhookFacts, target: Target | undefined, waitedOu
   return { kind: 'reschedule', facts: [hop] }
 }
 
+/**
+ * A cancel of a booking calsync never saw (its CREATED lost) and no appointment of it claims: once
+ * its wait is over, that booking is recorded as it ended, cancelled. It holds no slot, and its own
+ * CREATED, if it comes after all, finds it and is a duplicate, not a booking of a cancelled slot.
+ */
+function unseenCancelled(webhook: WebhookFacts): Decision {
+  return (
+    implausible(webhook) ?? {
+      kind: 'create',
+      status: 'cancelled',
+      facts: [
+        { kind: 'booked', uid: webhook.uid, by: 'calcom', version: 1, start: webhook.start },
+        { kind: 'cancelled', uid: webhook.uid, by: 'calcom', version: 1 },
+      ],
+    }
+  )
+}
+
 function cancelled(webhook: WebhookFacts, target: Target | undefined, waitedOut: boolean): Decision {
-  // A cancel of a booking calsync never saw (its CREATED lost): nothing here holds its slot, so
-  // after the grace an operator hears of it instead of the webhook waiting 15 minutes.
-  if (!target && waitedOut) {
-    return review('unknown_booking', `booking ${webhook.uid} was cancelled on Cal.com, but calsync never saw it`)
-  }
+  if (!target && waitedOut) return unseenCancelled(webhook)
   if (target?.via !== 'uid') return defer('unknown_booking')
   const { appointment, chain } = target
   const fact: ChainFact = { kind: 'cancelled', uid: webhook.uid, by: 'calcom', version: appointment.version + 1 }
@@ -212,8 +226,9 @@ export function decideWebhook(
   },
 ): Decision {
   const waitedOut = options.lastChance || options.waitedOut === true
+  // A cancel names the booking it ends: only a booking recorded from it must look like one (row 32).
   const decision =
-    implausible(webhook) ??
+    (webhook.trigger === 'BOOKING_CANCELLED' ? undefined : implausible(webhook)) ??
     (webhook.trigger === 'BOOKING_CREATED'
       ? created(webhook, target)
       : webhook.trigger === 'BOOKING_RESCHEDULED'

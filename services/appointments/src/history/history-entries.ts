@@ -31,6 +31,10 @@ export function entryOfEvent(event: EventDoc, previous: EventDoc | undefined): H
   if (event.type === 'appointment.sync_requested') {
     what = 'sync_requested'
     detail = `the sync of version ${event.version} re-driven`
+  } else if (!before && now.status === 'cancelled') {
+    // Learnt of only by its cancel (its CREATED never came): the booking and its end at once.
+    what = 'cancelled'
+    detail = `booked ${now.start} – ${now.end} on ${now.resource} and cancelled before calsync saw it`
   } else if (!before) {
     what = 'created'
     detail = `booked ${now.start} – ${now.end} on ${now.resource}`

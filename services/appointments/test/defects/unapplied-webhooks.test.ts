@@ -22,12 +22,24 @@ describe('webhooks calsync cannot apply', () => {
       (await s.reviewsOf('unapplied_webhook')).find((item) => item.detail.bookingUid === uid),
     )
 
-  it('defect 8: a cancellation of a booking that never becomes known goes to review', async () => {
-    await s.webhook('BOOKING_CANCELLED', { uid: 'never-known-1', start: futureSlot(12, 9) })
-    const item = await unapplied('never-known-1')
-    expect(item).toMatchObject({ tenantId: ACME, errorCode: 'unknown_booking' })
+  it('defect 8: a cancellation of a booking that never becomes known is recorded, cancelled, not dropped', async () => {
+    const start = futureSlot(12, 9)
+    await s.webhook('BOOKING_CANCELLED', { uid: 'never-known-1', start })
+    const recorded = await eventually('the cancelled booking', () => s.byUid('never-known-1'))
+    expect(recorded).toMatchObject({ origin: 'calcom', status: 'cancelled', start })
+    await s.settle()
+    expect(
+      (await s.reviewsOf('unapplied_webhook')).filter((item) => item.detail.bookingUid === 'never-known-1'),
+    ).toEqual([])
+  })
+
+  it('defect 8: … and one that cannot have been a booking here goes to review, naming the stored message', async () => {
+    await s.webhook('BOOKING_CANCELLED', { uid: 'never-known-2', start: futureSlot(12, 11), eventTypeId: 4040 })
+    const item = await unapplied('never-known-2')
+    expect(item).toMatchObject({ tenantId: ACME, errorCode: 'unknown_event_type' })
     expect(item.detail).toMatchObject({ stream: h.names.streams.webhooks, subject: expect.any(String) })
     expect(item.detail.streamSequence).toBeGreaterThan(0)
+    expect(await s.byUid('never-known-2')).toBeUndefined()
   })
 
   it('defect 10: a booking of an event type missing from the registry goes to review, not "ignored"', async () => {

@@ -154,12 +154,14 @@ export async function startAppointmentsHarness(options: HarnessOptions = {}) {
       tenantId: string,
       webhook: CalcomBookingWebhook,
       deliveryId = randomBytes(16).toString('hex'),
+      /** When the gateway took it; long ago for a webhook that sat in the stream through an outage. */
+      receivedAt = new Date(),
     ) {
       const message: VerifiedWebhook = {
         type: 'calcom.webhook.verified',
         tenantId,
         deliveryId,
-        receivedAt: new Date().toISOString(),
+        receivedAt: receivedAt.toISOString(),
         webhook,
       }
       await publishMessage(js, names.subjects.webhook(tenantId, webhook.triggerEvent), message, {

@@ -1,9 +1,9 @@
 import { CALSYNC_METADATA, type SyncAction, type SyncResult } from '@calsync/contracts'
-import { expect } from 'vitest'
+import { afterAll, beforeAll, expect } from 'vitest'
 import { bookingWebhook } from '../../../../test/support/calcom-webhooks.ts'
 import { eventually } from '../../../../test/support/infra.ts'
-import { ACME, TEST_SECRETS } from '../../../../test/support/tenants.ts'
-import type { AppointmentsHarness } from './harness.ts'
+import { ACME, futureSlot, TEST_SECRETS } from '../../../../test/support/tenants.ts'
+import { type AppointmentsHarness, startAppointmentsHarness } from './harness.ts'
 
 export const ADMIN = TEST_SECRETS.ACME_ADMIN_TOKEN
 export const PHONE = TEST_SECRETS.ACME_PHONE_TOKEN
@@ -120,6 +120,12 @@ export function scenario(h: AppointmentsHarness) {
       return (await h.api(ADMIN, 'GET', '/v1/appointments?limit=200')).json().items
     },
 
+    /** The appointments of a test day (futureSlot's day number). */
+    async onDay(day: number): Promise<AppointmentJson[]> {
+      const date = futureSlot(day, 9).slice(0, 10)
+      return (await this.listed()).filter((item) => item.start.slice(0, 10) === date)
+    },
+
     async byUid(uid: string): Promise<AppointmentJson | undefined> {
       return (await this.listed()).find((item) => item.calcomBookingUid === uid)
     },
@@ -128,4 +134,20 @@ export function scenario(h: AppointmentsHarness) {
       return (await h.reviews()).filter((message) => message.body.kind === kind).map((message) => message.body)
     },
   }
+}
+
+/**
+ * One harness and scenario for the suite it is called in, its webhook waits short and its grace
+ * for a booking calsync never saw (decision rows 31, 32) as given.
+ */
+export function useUnseenBookingSuite(graceMs: number) {
+  const suite = {} as { h: AppointmentsHarness; s: ReturnType<typeof scenario> }
+  beforeAll(async () => {
+    suite.h = await startAppointmentsHarness({
+      components: { unknownRescheduleGraceMs: graceMs, webhookWait: { initialMs: 20, maxMs: 200, deliveries: 30 } },
+    })
+    suite.s = scenario(suite.h)
+  })
+  afterAll(() => suite.h?.close())
+  return suite
 }

@@ -10,7 +10,9 @@ const kind = (decision: Decision) =>
     ? `defer:${decision.reason}`
     : decision.kind === 'review'
       ? `review:${decision.code}`
-      : decision.kind
+      : decision.kind === 'create' && decision.status === 'cancelled'
+        ? 'create:cancelled'
+        : decision.kind
 
 describe('the webhook decision table', () => {
   it.each(rows)('row $row: $name → $expected', ({ webhook: facts, target: known, lastChance, waitedOut, expected }) => {
@@ -63,6 +65,32 @@ describe('the webhook decision table', () => {
     )
     const cancel2 = webhook('BOOKING_CANCELLED', { uid: 'u2' })
     expect(kind(decideWebhook(cancel2, target(applied), { lastChance: false }))).toBe('cancel')
+  })
+
+  it('records a cancel of a booking never seen as that booking, cancelled: its late CREATED is a duplicate', () => {
+    const cancel = webhook('BOOKING_CANCELLED', { uid: 'u9' })
+    const recorded = decideWebhook(cancel, undefined, { lastChance: false, waitedOut: true })
+    expect(recorded).toEqual({
+      kind: 'create',
+      status: 'cancelled',
+      facts: [
+        { kind: 'booked', uid: 'u9', by: 'calcom', version: 1, start: T2 },
+        { kind: 'cancelled', uid: 'u9', by: 'calcom', version: 1 },
+      ],
+    })
+    if (recorded.kind !== 'create') return
+    const applied = {
+      via: 'uid' as const,
+      chain: withFacts([], recorded.facts),
+      appointment: { version: 1, status: 'cancelled' as const, start: T2, end: T2_END, calcomBookingUid: 'u9' },
+    }
+    const late = webhook('BOOKING_CREATED', { uid: 'u9' })
+    expect(kind(decideWebhook(late, target(applied), { lastChance: false }))).toBe('duplicate')
+    expect(kind(decideWebhook(cancel, target(applied), { lastChance: false }))).toBe('duplicate')
+    const moved = webhook('BOOKING_RESCHEDULED', { uid: 'u10', rescheduleUid: 'u9' })
+    expect(kind(decideWebhook(moved, target({ ...applied, via: 'previous-uid' }), { lastChance: false }))).toBe(
+      'review:conflicting_state',
+    )
   })
 })
 
