@@ -28,6 +28,7 @@ runMain('appointments', async () => {
     meter: runtime.metrics.meter,
     relayIntervalMs: config.relayIntervalMs,
     unknownRescheduleGraceMs: config.unknownRescheduleGraceMs,
+    retention: config.retention,
     ...(config.faultInjection === 'exit-after-event-write'
       ? {
           afterEventWrite: () => {

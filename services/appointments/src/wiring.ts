@@ -17,6 +17,7 @@ import { createChangeWriter } from './appointments/change-writer.ts'
 import { createClaimSweeper } from './appointments/claim-sweeper.ts'
 import { createConflicts } from './appointments/conflicts.ts'
 import { createIdempotency } from './appointments/idempotency.ts'
+import { createRetention, type RetentionOptions } from './appointments/retention.ts'
 import { createSlotClaims } from './appointments/slot-claims.ts'
 import { createBearerAuth } from './auth/bearer-auth.ts'
 import { createCalcomBookingHandler } from './calcom/calcom-booking-handler.ts'
@@ -52,7 +53,12 @@ export interface ComponentDeps {
   apiLockWaitMs?: number
   /** How long a change may stay unfinished before the sweeper settles it. */
   sweepGraceMs?: number
+  /** How long claims of past days and idempotency answers are kept (defaults: 48 h, 24 h). */
+  retention?: RetentionOptions
 }
+
+/** How often past claims, idempotency answers and webhook waits are pruned. */
+const PRUNE_INTERVAL_MS = 3_600_000
 
 /**
  * The object graph of the appointments service, shared by main.ts and the tests so both run the
@@ -97,6 +103,19 @@ export async function startComponents(deps: ComponentDeps) {
   const sweeper = setInterval(() => {
     sweep().catch((error: unknown) => deps.logger.warn({ err: error }, 'sweep of unfinished changes failed'))
   }, 15_000)
+  const waits = createWebhookWaits(deps.db)
+  const prune = createRetention({
+    store,
+    waits,
+    logger: deps.logger,
+    ...(deps.retention ? { options: deps.retention } : {}),
+  })
+  const runPrune = () => {
+    prune().catch((error: unknown) => deps.logger.warn({ err: error }, 'pruning past records failed'))
+  }
+  // Soon after start (a service restarted hourly would otherwise never prune), then every hour.
+  const firstPrune = setTimeout(runPrune, 60_000)
+  const pruner = setInterval(runPrune, PRUNE_INTERVAL_MS)
   const service = createAppointmentsService({
     store,
     locks,
@@ -114,7 +133,7 @@ export async function startComponents(deps: ComponentDeps) {
     writer,
     conflicts,
     targets: createTargets(store),
-    waits: createWebhookWaits(deps.db),
+    waits,
     tenants: deps.tenants,
     reviews,
     logger: deps.logger,
@@ -166,10 +185,13 @@ export async function startComponents(deps: ComponentDeps) {
     idempotency: createIdempotency(store),
     authenticate: createBearerAuth(deps.tenants),
     sweep,
+    prune,
     consumersRunning: () => webhooks.isRunning() && syncResults.isRunning(),
     /** Stop order: command responders and consumers (in-flight messages finish), then the relay. */
     async stop() {
       clearInterval(sweeper)
+      clearTimeout(firstPrune)
+      clearInterval(pruner)
       backlog.stop()
       await commands.stop()
       await webhooks.stop()

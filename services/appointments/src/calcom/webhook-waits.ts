@@ -1,7 +1,7 @@
 import { isDuplicateKeyError } from '@calsync/service-kit'
 import type { Db } from 'mongodb'
 
-interface WaitDoc {
+export interface WaitDoc {
   _id: string
   tenantId: string
   firstLookedAt: string
@@ -30,9 +30,14 @@ export function createWebhookWaits(db: Db) {
       }
     },
 
-    /** Once the webhook is done with; a left-over only costs its few bytes. */
+    /** Once the webhook is done with; a left-over only costs its few bytes, until `prune`. */
     async forget(tenantId: string, deliveryId: string): Promise<void> {
       await waits.deleteOne({ _id: key(tenantId, deliveryId) })
+    },
+
+    /** Left-overs first looked at before `before` (a webhook waits 15 minutes at most). */
+    async prune(before: Date): Promise<number> {
+      return (await waits.deleteMany({ firstLookedAt: { $lt: before.toISOString() } })).deletedCount
     },
   }
 }

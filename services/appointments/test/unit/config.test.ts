@@ -11,6 +11,13 @@ describe('appointments config', () => {
     expect(loadConfig({ ...env, CALSYNC_UNKNOWN_RESCHEDULE_GRACE: '0s' }).unknownRescheduleGraceMs).toBe(0)
   })
 
+  it('keeps claims of past days 48 h and idempotency answers 24 h unless told otherwise', () => {
+    expect(loadConfig(env).retention).toEqual({ claimsMs: 48 * 3_600_000, idempotencyMs: 24 * 3_600_000 })
+    const told = loadConfig({ ...env, CALSYNC_CLAIM_RETENTION: '0s', CALSYNC_IDEMPOTENCY_RETENTION: '168h' })
+    expect(told.retention).toEqual({ claimsMs: 0, idempotencyMs: 168 * 3_600_000 })
+    expect(() => loadConfig({ ...env, CALSYNC_IDEMPOTENCY_RETENTION: '0s' })).toThrow(ConfigError)
+  })
+
   it.each(['soon', '10s,20s', '-5s'])('refuses CALSYNC_UNKNOWN_RESCHEDULE_GRACE=%s, naming it', (value) => {
     let refused: unknown
     try {
