@@ -291,7 +291,7 @@ export function createCalcomBookingHandler(deps: {
           const target = await deps.targets.load(tenantId, resolution)
           // A copy of this webhook made the appointment while this one waited for its lock: find it
           // by its uid (writing its first version again could only lose, and cost a round of undo).
-          if (resolution.via === 'new' && (await store.current(tenantId, resolution.appointmentId))) {
+          if (resolution.via === 'new' && (await store.event(resolution.appointmentId, 1))) {
             return 'retry' as const
           }
           let decision = decideWebhook(facts, target, { lastChance: delivery.lastChance })
