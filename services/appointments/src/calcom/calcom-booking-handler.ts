@@ -329,8 +329,9 @@ export function createCalcomBookingHandler(deps: {
           return done
         })
         if (outcome !== 'retry') {
-          // A waiting webhook (this delivery or an earlier one) may have left its first look behind.
-          if (outcome !== 'deferred' && (looked || delivery.deliveryCount > 1)) {
+          // Its first look, if any, is pruned with the day's left-overs (retention.ts): deleting it
+          // here would cost every redelivered webhook a command for the few that have one.
+          if (looked && outcome !== 'deferred') {
             await deps.waits.forget(tenantId, message.deliveryId).catch((error: unknown) => {
               deps.logger.debug({ err: error, tenantId }, 'could not forget a webhook wait')
             })
