@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest'
 import { bookingWebhook } from '../../../test/support/calcom-webhooks.ts'
 import { eventually } from '../../../test/support/infra.ts'
 import { ACME, futureSlot } from '../../../test/support/tenants.ts'
+import { appointmentIdForBooking } from '../src/appointments/appointment.ts'
 import { ADMIN, useUnseenBookingSuite } from './support/scenario.ts'
 
 describe('a cancel of a booking calsync never saw', () => {
@@ -29,6 +30,19 @@ describe('a cancel of a booking calsync never saw', () => {
     expect(await suite.s.onDay(50)).toEqual([expect.objectContaining({ id: recorded?.id, status: 'cancelled' })])
     expect((await suite.s.create(start)).statusCode).toBe(201)
     expect(await unapplied('unseen-cancel-')).toEqual([])
+  })
+
+  it('is recorded when a handling stopped after claiming its uid, before writing', async () => {
+    const start = futureSlot(52, 9)
+    const uid = 'stopped-cancel-a'
+    // What a process killed between the uid claim and the write leaves: a link, no appointment.
+    const id = appointmentIdForBooking(ACME, uid)
+    await suite.h.components.store.link(ACME, uid, id, new Date())
+    await suite.s.webhook('BOOKING_CANCELLED', { uid, start })
+    await eventually('the cancelled booking', () => suite.s.byUid(uid))
+    await suite.s.webhook('BOOKING_CREATED', { uid, start })
+    await suite.s.settle()
+    expect(await suite.s.onDay(52)).toEqual([expect.objectContaining({ id, status: 'cancelled', start })])
   })
 
   it('ends with one cancelled appointment and a free slot whatever order, and however often, the two come', async () => {
