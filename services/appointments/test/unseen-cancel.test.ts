@@ -76,6 +76,29 @@ describe('a cancel of a booking calsync never saw', () => {
 describe('webhooks that sat in the stream through an outage longer than the grace', () => {
   const suite = useUnseenBookingSuite(1500)
 
+  it('a cancel of a booking whose move waits for calsync’s own sync waits with it, past the grace', async () => {
+    const [t1, t2] = [futureSlot(72, 9), futureSlot(72, 11)]
+    const local = await suite.s.createOk(t1)
+    const [made, moved] = ['waiting-72-0', 'waiting-72-1']
+    // The customer moves calsync's booking before calsync has its own result: the move waits
+    // (awaiting_sync), and the cancel of the booking the move makes names a booking nobody knows.
+    await suite.s.webhook('BOOKING_RESCHEDULED', {
+      uid: moved,
+      rescheduleUid: made,
+      start: t2,
+      forAppointment: local.id,
+    })
+    await suite.s.webhook('BOOKING_CANCELLED', { uid: moved, start: t2 })
+    // Twice the grace (1.5 s): the cancel has been looked at again and again meanwhile.
+    await new Promise((resolve) => setTimeout(resolve, 3_000))
+    await suite.s.succeeded(local.id, 1, { action: 'created', uid: made, start: t1 })
+    await suite.s.waitFor(local.id, 'the move, then the cancel', (item) => item.status === 'cancelled')
+    await suite.s.settle()
+    expect(await suite.s.onDay(72)).toEqual([
+      expect.objectContaining({ id: local.id, status: 'cancelled', calcomBookingUid: moved }),
+    ])
+  })
+
   // The grace is for a webhook that may still be on its way to calsync; one already in the stream
   // behind it (stored during the outage, looked at later) is not lost, however old it is.
   it.each(['BOOKING_CANCELLED', 'BOOKING_RESCHEDULED'] as const)(

@@ -157,10 +157,41 @@ export function createCalcomBookingHandler(deps: {
    * consumer is still undelivered (a backlog may hold them; their redeliveries come within 30 s,
    * less than the grace).
    */
-  async function waitedOut(message: VerifiedWebhook, delivery: Delivery): Promise<boolean> {
+  async function waitedOut(message: VerifiedWebhook, facts: WebhookFacts, delivery: Delivery): Promise<boolean> {
     const first = await deps.waits.firstLook(message.tenantId, message.deliveryId, clock())
-    return delivery.pending === 0 && clock().getTime() - first.getTime() >= graceMs
+    if (delivery.pending > 0 || clock().getTime() - first.getTime() < graceMs) return false
+    // The booking it names may be on its way inside calsync: a waiting CREATED of it, or move to it.
+    const named = facts.trigger === 'BOOKING_CANCELLED' ? facts.uid : facts.rescheduleUid
+    return !named || !(await deps.waits.isBeingBrought(message.tenantId, named))
   }
+
+  /**
+   * Keeps the marks rows 31 and 32 read: a waiting CREATED or move marks the uid it brings, and
+   * unmarks it when done. A first look is deleted only by the delivery that made or read it; the
+   * rest are pruned with the day's left-overs (retention.ts), so a redelivery pays nothing for them.
+   */
+  async function markWaiting(
+    message: VerifiedWebhook,
+    facts: WebhookFacts,
+    delivery: Delivery,
+    outcome: WebhookOutcome,
+    looked: boolean,
+  ): Promise<void> {
+    const { tenantId, deliveryId } = message
+    const brought = broughtUid(facts)
+    if (brought && outcome === 'deferred') await deps.waits.bringing(tenantId, brought, deliveryId, clock())
+    if (outcome === 'deferred') return
+    const cleanups: Promise<void>[] = []
+    if (brought && delivery.deliveryCount > 1) cleanups.push(deps.waits.broughtOrGone(tenantId, brought, deliveryId))
+    if (looked) cleanups.push(deps.waits.forget(tenantId, deliveryId))
+    for (const result of await Promise.allSettled(cleanups)) {
+      if (result.status === 'rejected')
+        deps.logger.warn({ err: result.reason, tenantId }, 'could not clear a webhook wait (pruned within a day)')
+    }
+  }
+
+  /** What a CREATED or a move brings into being; a cancel brings nothing. */
+  const broughtUid = (facts: WebhookFacts) => (facts.trigger === 'BOOKING_CANCELLED' ? undefined : facts.uid)
 
   async function act(
     lock: HeldLock,
@@ -297,7 +328,7 @@ export function createCalcomBookingHandler(deps: {
           let decision = decideWebhook(facts, target, { lastChance: delivery.lastChance })
           if (decision.kind === 'defer' && !target) {
             looked = true
-            if (await waitedOut(message, delivery)) {
+            if (await waitedOut(message, facts, delivery)) {
               decision = decideWebhook(facts, target, { lastChance: delivery.lastChance, waitedOut: true })
             }
           }
@@ -329,13 +360,7 @@ export function createCalcomBookingHandler(deps: {
           return done
         })
         if (outcome !== 'retry') {
-          // Its first look, if any, is pruned with the day's left-overs (retention.ts): deleting it
-          // here would cost every redelivered webhook a command for the few that have one.
-          if (looked && outcome !== 'deferred') {
-            await deps.waits.forget(tenantId, message.deliveryId).catch((error: unknown) => {
-              deps.logger.debug({ err: error, tenantId }, 'could not forget a webhook wait')
-            })
-          }
+          await markWaiting(message, facts, delivery, outcome, looked)
           return outcome
         }
         if (resolution.via === 'metadata') useMetadata = false

@@ -12,11 +12,43 @@ export interface WaitDoc {
  * and 32). Their grace runs from that look, not from the webhook's arrival: one that sat in the
  * stream through an outage has not given the webhooks stored behind it any time yet.
  */
+/** The webhooks waiting that would bring one booking uid into being (its CREATED, or the move to it). */
+export interface BringingDoc {
+  _id: string
+  tenantId: string
+  deliveries: string[]
+  updatedAt: string
+}
+
 export function createWebhookWaits(db: Db) {
   const waits = db.collection<WaitDoc>('webhook_waits')
+  const bringing = db.collection<BringingDoc>('webhook_waits_bringing')
   const key = (tenantId: string, deliveryId: string) => `${tenantId}|${deliveryId}`
 
   return {
+    /**
+     * A CREATED of `uid`, or a move to it, waits (for calsync's own sync, a chain gap, …): a
+     * webhook about `uid` that calsync does not know yet is then not lost, only behind it.
+     */
+    async bringing(tenantId: string, uid: string, deliveryId: string, now: Date): Promise<void> {
+      await bringing.updateOne(
+        { _id: key(tenantId, uid) },
+        { $addToSet: { deliveries: deliveryId }, $set: { tenantId, updatedAt: now.toISOString() } },
+        { upsert: true },
+      )
+    },
+
+    /** That webhook is done with (applied, reviewed, anything but waiting). */
+    async broughtOrGone(tenantId: string, uid: string, deliveryId: string): Promise<void> {
+      await bringing.updateOne({ _id: key(tenantId, uid) }, { $pull: { deliveries: deliveryId } })
+    },
+
+    /** Whether a waiting webhook would bring `uid` into being. */
+    async isBeingBrought(tenantId: string, uid: string): Promise<boolean> {
+      const doc = await bringing.findOne({ _id: key(tenantId, uid) })
+      return (doc?.deliveries.length ?? 0) > 0
+    },
+
     /** The first look's time: now, if this is the first. */
     async firstLook(tenantId: string, deliveryId: string, now: Date): Promise<Date> {
       const _id = key(tenantId, deliveryId)
@@ -35,9 +67,12 @@ export function createWebhookWaits(db: Db) {
       await waits.deleteOne({ _id: key(tenantId, deliveryId) })
     },
 
-    /** Left-overs first looked at before `before` (a webhook waits 15 minutes at most). */
+    /** Left-overs from before `before` (a webhook waits 15 minutes at most; a stopped one leaves its marks). */
     async prune(before: Date): Promise<number> {
-      return (await waits.deleteMany({ firstLookedAt: { $lt: before.toISOString() } })).deletedCount
+      const at = before.toISOString()
+      const looks = await waits.deleteMany({ firstLookedAt: { $lt: at } })
+      const marks = await bringing.deleteMany({ updatedAt: { $lt: at } })
+      return looks.deletedCount + marks.deletedCount
     },
   }
 }
