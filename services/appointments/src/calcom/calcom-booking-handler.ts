@@ -170,7 +170,7 @@ export function createCalcomBookingHandler(deps: {
    * unmarks it when done. A first look is deleted only by the delivery that made or read it; the
    * rest are pruned with the day's left-overs (retention.ts), so a redelivery pays nothing for them.
    */
-  async function markWaiting(
+  async function settleWaitMarks(
     message: VerifiedWebhook,
     facts: WebhookFacts,
     delivery: Delivery,
@@ -360,7 +360,7 @@ export function createCalcomBookingHandler(deps: {
           return done
         })
         if (outcome !== 'retry') {
-          await markWaiting(message, facts, delivery, outcome, looked)
+          await settleWaitMarks(message, facts, delivery, outcome, looked)
           return outcome
         }
         if (resolution.via === 'metadata') useMetadata = false

@@ -7,11 +7,6 @@ export interface WaitDoc {
   firstLookedAt: string
 }
 
-/**
- * When calsync first looked at a webhook that waits for a booking it never saw (decision rows 31
- * and 32). Their grace runs from that look, not from the webhook's arrival: one that sat in the
- * stream through an outage has not given the webhooks stored behind it any time yet.
- */
 /** The webhooks waiting that would bring one booking uid into being (its CREATED, or the move to it). */
 export interface BringingDoc {
   _id: string
@@ -20,6 +15,12 @@ export interface BringingDoc {
   updatedAt: string
 }
 
+/**
+ * When calsync first looked at a webhook that waits for a booking it never saw (decision rows 31
+ * and 32). Their grace runs from that look, not from the webhook's arrival: one that sat in the
+ * stream through an outage has not given the webhooks stored behind it any time yet.
+ * It also keeps, per booking uid, the waiting webhooks that would bring that booking into being.
+ */
 export function createWebhookWaits(db: Db) {
   const waits = db.collection<WaitDoc>('webhook_waits')
   const bringing = db.collection<BringingDoc>('webhook_waits_bringing')
