@@ -243,13 +243,17 @@ export function createCalcomBookingHandler(deps: {
           decision.kind === 'cancel'
             ? { status: 'cancelled' as const, awaiting }
             : { start: facts.start, end: facts.end, status: 'booked' as const, calcomBookingUid: facts.uid, awaiting }
-        if (decision.kind === 'reschedule' && (await store.link(tenantId, facts.uid, current.id, now)) !== current.id) {
+        // The bookings it adds to the chain (the new one, and an unseen one before it: row 33).
+        const added =
+          decision.kind === 'reschedule' ? [...new Set([...decision.facts.map((f) => f.uid), facts.uid])] : []
+        for (const uid of added) {
+          if ((await store.link(tenantId, uid, current.id, now)) === current.id) continue
           await reviews.unappliedWebhook(
             message,
             delivery,
             [current.id],
             'conflicting_state',
-            `booking ${facts.uid} already belongs to another appointment`,
+            `booking ${uid} already belongs to another appointment`,
           )
           return 'review'
         }
@@ -326,7 +330,10 @@ export function createCalcomBookingHandler(deps: {
             return 'retry' as const
           }
           let decision = decideWebhook(facts, target, { lastChance: delivery.lastChance })
-          if (decision.kind === 'defer' && !target) {
+          // Rows 31–33: it names a booking calsync never saw, and no appointment knows it (or only
+          // the one its metadata names, which does not have it in its chain).
+          const unseen = !target || facts.metadataAppointmentId === target.appointment.id
+          if (decision.kind === 'defer' && decision.reason === 'unknown_booking' && unseen) {
             looked = true
             if (await waitedOut(message, facts, delivery)) {
               decision = decideWebhook(facts, target, { lastChance: delivery.lastChance, waitedOut: true })

@@ -150,8 +150,41 @@ function unseenPredecessor(webhook: WebhookFacts, from: string): Decision {
   }
 }
 
+/**
+ * A move of a booking calsync never saw, whose metadata (Cal.com carries it from booking to
+ * booking) names an appointment: the move before it was lost, so once its wait is over the
+ * appointment moves, the unseen booking joining its chain between its current booking and the
+ * new one. Only an appointment that could have been that booking's (booked on an open booking, of
+ * the same event type and attendee) is taken at its metadata's word: anything else is a booking of
+ * its own (row 31), which holds its slot, and the reconciler reports what it finds open beside it.
+ */
+function unseenHop(webhook: WebhookFacts, target: Target, from: string): Decision {
+  const { appointment, chain } = target
+  if (target.awaiting) return defer('awaiting_sync')
+  if (!isUnambiguous(chain)) return defer('chain_gap')
+  const current = chainEnd(chain)
+  const couldBeOurs =
+    appointment.status === 'booked' &&
+    current !== undefined &&
+    current.cancelled === undefined &&
+    appointment.eventTypeId === webhook.eventTypeId &&
+    webhook.attendeeEmail?.toLowerCase() === appointment.attendee.email.toLowerCase()
+  if (!couldBeOurs) return unseenPredecessor(webhook, from)
+  const version = appointment.version + 1
+  return {
+    kind: 'reschedule',
+    facts: [
+      { kind: 'moved', from: current.uid, uid: from, by: 'calcom', version },
+      { kind: 'moved', from, uid: webhook.uid, by: 'calcom', version, start: webhook.start },
+    ],
+  }
+}
+
 function rescheduled(webhook: WebhookFacts, target: Target | undefined, waitedOut: boolean): Decision {
   if (!target && webhook.rescheduleUid && waitedOut) return unseenPredecessor(webhook, webhook.rescheduleUid)
+  if (target?.via === 'metadata' && webhook.rescheduleUid && waitedOut) {
+    return unseenHop(webhook, target, webhook.rescheduleUid)
+  }
   if (!target || target.via === 'metadata' || !webhook.rescheduleUid) {
     return defer(target?.awaiting ? 'awaiting_sync' : 'unknown_booking')
   }
@@ -170,7 +203,12 @@ function rescheduled(webhook: WebhookFacts, target: Target | undefined, waitedOu
   if (by === 'calcom') return { kind: 'duplicate', recheck: true, facts: [] }
   if (target.awaiting) return defer('awaiting_sync')
   const previous = linkOf(chain, from)
-  if (!previous) return defer('unknown_booking')
+  if (!previous) {
+    // Row 33 again after a stop between its uid claims and its write: the claims find the
+    // appointment, its chain still lacks the unseen booking.
+    const ownClaims = waitedOut && webhook.metadataAppointmentId === appointment.id && !linkOf(chain, webhook.uid)
+    return ownClaims ? unseenHop(webhook, target, from) : defer('unknown_booking')
+  }
   const successor = successorOf(chain, from)
   if (successor) return { kind: 'stale' }
   if (!isUnambiguous(chain)) return defer('chain_gap')
@@ -221,7 +259,7 @@ export function decideWebhook(
   target: Target | undefined,
   options: {
     lastChance: boolean
-    /** The webhook waited out the grace a booking it names, but calsync never saw, gets to arrive (rows 31, 32). */
+    /** The webhook waited out the grace a booking it names, but calsync never saw, gets to arrive (rows 31–33). */
     waitedOut?: boolean
   },
 ): Decision {

@@ -45,7 +45,14 @@ export function scenario(h: AppointmentsHarness) {
     /** Cal.com's webhook for a booking change; `forAppointment` adds the metadata calsync puts on its bookings. */
     webhook(
       trigger: 'BOOKING_CREATED' | 'BOOKING_RESCHEDULED' | 'BOOKING_CANCELLED',
-      fixture: { uid: string; start: string; rescheduleUid?: string; eventTypeId?: number; forAppointment?: string },
+      fixture: {
+        uid: string
+        start: string
+        rescheduleUid?: string
+        eventTypeId?: number
+        forAppointment?: string
+        attendeeEmail?: string
+      },
     ) {
       return h.deliverWebhook(
         ACME,
@@ -60,7 +67,7 @@ export function scenario(h: AppointmentsHarness) {
                   [CALSYNC_METADATA.appointmentId]: fixture.forAppointment,
                   [CALSYNC_METADATA.tenantId]: ACME,
                 },
-                attendeeEmail: attendee.email,
+                attendeeEmail: fixture.attendeeEmail ?? attendee.email,
               }
             : {}),
         }),
@@ -138,14 +145,14 @@ export function scenario(h: AppointmentsHarness) {
 
 /**
  * One harness and scenario for the suite it is called in, its webhook waits short and its grace
- * for a booking calsync never saw (decision rows 31, 32) as given.
+ * for a booking calsync never saw (decision rows 31–33) as given; `wait` can move a webhook's
+ * last chance (by default about 5 s away).
  */
-export function useUnseenBookingSuite(graceMs: number) {
+export function useUnseenBookingSuite(graceMs: number, wait: { maxMs?: number; deliveries?: number } = {}) {
   const suite = {} as { h: AppointmentsHarness; s: ReturnType<typeof scenario> }
+  const webhookWait = { initialMs: 20, maxMs: wait.maxMs ?? 200, deliveries: wait.deliveries ?? 30 }
   beforeAll(async () => {
-    suite.h = await startAppointmentsHarness({
-      components: { unknownRescheduleGraceMs: graceMs, webhookWait: { initialMs: 20, maxMs: 200, deliveries: 30 } },
-    })
+    suite.h = await startAppointmentsHarness({ components: { unknownRescheduleGraceMs: graceMs, webhookWait } })
     suite.s = scenario(suite.h)
   })
   afterAll(() => suite.h?.close())

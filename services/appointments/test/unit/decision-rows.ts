@@ -13,6 +13,10 @@ export interface Row {
   expected: string
 }
 
+/** A move from a booking calsync never saw (u9), its metadata naming apt_a (whose booking is u1). */
+const unseenHop = (overrides: Partial<WebhookFacts> = {}) =>
+  webhook('BOOKING_RESCHEDULED', { uid: 'u3', rescheduleUid: 'u9', metadataAppointmentId: 'apt_a', ...overrides })
+
 export const rows: Row[] = [
   {
     row: 1,
@@ -356,11 +360,93 @@ export const rows: Row[] = [
   },
   {
     row: 11,
+    name: 'only the metadata known, its wait not over',
+    webhook: unseenHop(),
+    target: target({ via: 'metadata' }),
+    expected: 'defer:unknown_booking',
+  },
+  {
+    row: 33,
     name: 'only the metadata known, its wait over',
-    webhook: webhook('BOOKING_RESCHEDULED'),
+    webhook: unseenHop(),
     target: target({ via: 'metadata' }),
     waitedOut: true,
+    expected: 'reschedule',
+  },
+  {
+    row: 33,
+    name: 'only the metadata known, at its last delivery',
+    webhook: unseenHop(),
+    target: target({ via: 'metadata' }),
+    lastChance: true,
+    expected: 'reschedule',
+  },
+  {
+    row: 33,
+    name: 'its own uid claims left by a stop before its write, its wait over',
+    webhook: unseenHop(),
+    target: target({ via: 'previous-uid' }),
+    waitedOut: true,
+    expected: 'reschedule',
+  },
+  {
+    row: 15,
+    name: 'rescheduleUid linked but not in the chain, the metadata naming another appointment, its wait over',
+    webhook: unseenHop({ metadataAppointmentId: 'apt_b' }),
+    target: target({ via: 'previous-uid' }),
+    waitedOut: true,
     expected: 'defer:unknown_booking',
+  },
+  {
+    row: 33,
+    name: 'only the metadata known, its wait over, the chain with two open ends',
+    webhook: unseenHop(),
+    target: target({ via: 'metadata', chain: [link('u1', null, 'calsync', 1), link('u5', null, 'calsync', 2)] }),
+    waitedOut: true,
+    expected: 'defer:chain_gap',
+  },
+  {
+    row: 33,
+    name: 'only the metadata known, its wait over, an appointment of another attendee',
+    webhook: unseenHop({ attendeeEmail: 'x@example.org' }),
+    target: target({ via: 'metadata' }),
+    waitedOut: true,
+    expected: 'create',
+  },
+  {
+    row: 33,
+    name: 'only the metadata known, its wait over, an appointment of another event type',
+    webhook: unseenHop({ eventTypeId: 1002, eventType: { id: 1002, resource: 'dr-jones', lengthMinutes: 30 } }),
+    target: target({ via: 'metadata' }),
+    waitedOut: true,
+    expected: 'create',
+  },
+  {
+    row: 33,
+    name: 'only the metadata known, its wait over, the appointment cancelled',
+    webhook: unseenHop(),
+    target: target({ via: 'metadata', appointment: { status: 'cancelled' } }),
+    waitedOut: true,
+    expected: 'create',
+  },
+  {
+    row: 33,
+    name: 'only the metadata known, its wait over, the booking calsync holds cancelled',
+    webhook: unseenHop(),
+    target: target({
+      via: 'metadata',
+      chain: [link('u1', null, 'calsync', 1, { cancelled: { by: 'calcom', version: 2 } })],
+    }),
+    waitedOut: true,
+    expected: 'create',
+  },
+  {
+    row: 33,
+    name: 'only the metadata known, its wait over, the appointment holding no booking',
+    webhook: unseenHop(),
+    target: target({ via: 'metadata', chain: [] }),
+    waitedOut: true,
+    expected: 'create',
   },
   {
     row: 32,

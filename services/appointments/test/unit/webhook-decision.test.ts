@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest'
 import { changeOf, type Decision, decideWebhook } from '../../src/calcom/webhook-decision.ts'
 import { withFacts } from '../../src/sync/booking-chain.ts'
-import { T1, T1_END, T2, T2_END, target, webhook } from './decision-fixtures.ts'
+import { link, T1, T1_END, T2, T2_END, target, webhook } from './decision-fixtures.ts'
 import { rows } from './decision-rows.ts'
 
 const kind = (decision: Decision) =>
@@ -21,7 +21,7 @@ describe('the webhook decision table', () => {
   })
 
   it('covers every row of the table', () => {
-    expect(new Set(rows.map((row) => row.row))).toEqual(new Set(Array.from({ length: 32 }, (_, i) => i + 1)))
+    expect(new Set(rows.map((row) => row.row))).toEqual(new Set(Array.from({ length: 33 }, (_, i) => i + 1)))
   })
 
   it('says what each applied change adds to the chain', () => {
@@ -65,6 +65,31 @@ describe('the webhook decision table', () => {
     )
     const cancel2 = webhook('BOOKING_CANCELLED', { uid: 'u2' })
     expect(kind(decideWebhook(cancel2, target(applied), { lastChance: false }))).toBe('cancel')
+  })
+
+  it('moves the appointment the metadata names through the unseen booking: the lost move is then a duplicate', () => {
+    const second = webhook('BOOKING_RESCHEDULED', { uid: 'u3', rescheduleUid: 'u9', metadataAppointmentId: 'apt_a' })
+    const moved = decideWebhook(second, target({ via: 'metadata' }), { lastChance: false, waitedOut: true })
+    expect(moved).toEqual({
+      kind: 'reschedule',
+      facts: [
+        { kind: 'moved', from: 'u1', uid: 'u9', by: 'calcom', version: 3 },
+        { kind: 'moved', from: 'u9', uid: 'u3', by: 'calcom', version: 3, start: T2 },
+      ],
+    })
+    if (moved.kind !== 'reschedule') return
+    const applied = {
+      via: 'uid' as const,
+      chain: withFacts([link('u1', null, 'calsync', 1)], moved.facts),
+      appointment: { version: 3, start: T2, end: T2_END, calcomBookingUid: 'u3' },
+    }
+    const first = webhook('BOOKING_RESCHEDULED', { uid: 'u9', rescheduleUid: 'u1', start: T1, end: T1_END })
+    expect(kind(decideWebhook(first, target(applied), { lastChance: false }))).toBe('duplicate')
+    expect(kind(decideWebhook(second, target(applied), { lastChance: false }))).toBe('duplicate')
+    const cancelOfSkipped = webhook('BOOKING_CANCELLED', { uid: 'u9' })
+    expect(kind(decideWebhook(cancelOfSkipped, target(applied), { lastChance: false }))).toBe('stale')
+    const cancel = webhook('BOOKING_CANCELLED', { uid: 'u3' })
+    expect(kind(decideWebhook(cancel, target(applied), { lastChance: false }))).toBe('cancel')
   })
 
   it('records a cancel of a booking never seen as that booking, cancelled: its late CREATED is a duplicate', () => {
