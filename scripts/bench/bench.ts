@@ -4,7 +4,9 @@
 //   gateway   the webhook gateway against a bare Fastify route, same generator and bodies;
 //   commands  database commands per create and per webhook applied, from the services' metrics;
 //   lookups   each query shape calsync uses on the embedded database: pushed down or not, and the
-//             time of one lookup in a large collection against a small one.
+//             time of one lookup in a large collection against a small one;
+//   throughput creates from a few clients (answered, and on Cal.com) and a burst of webhooks
+//             applied, per second (CALSYNC_BENCH_CLIENTS, 4).
 // Knobs: CALSYNC_BENCH_SECONDS (10, per load run), CALSYNC_BENCH_ROUNDS (3, alternating runs),
 // CALSYNC_BENCH_TENANTS (100), CALSYNC_BENCH_CHANGES (200),
 // CALSYNC_BENCH_LOOKUP_SIZES (1000,20000), CALSYNC_BENCH_KEEP=1 (keep the run's
@@ -21,8 +23,9 @@ import { startBenchStack } from './bench-stack.ts'
 import { benchCommands } from './commands-bench.ts'
 import { benchGateway } from './gateway-bench.ts'
 import { benchLookups } from './lookups-bench.ts'
+import { benchThroughput } from './throughput-bench.ts'
 
-const SECTIONS = ['gateway', 'commands', 'lookups'] as const
+const SECTIONS = ['gateway', 'commands', 'lookups', 'throughput'] as const
 type Section = (typeof SECTIONS)[number]
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
@@ -70,6 +73,7 @@ async function main(): Promise<number> {
     rounds: wholeNumber('CALSYNC_BENCH_ROUNDS', 3),
     tenants: wholeNumber('CALSYNC_BENCH_TENANTS', 100),
     changes: wholeNumber('CALSYNC_BENCH_CHANGES', 200),
+    clients: wholeNumber('CALSYNC_BENCH_CLIENTS', 4),
     lookupSizes: lookupSizes(),
   }
   const runDir = mkdtempSync(join(tmpdir(), 'calsync-bench-'))
@@ -121,7 +125,7 @@ async function main(): Promise<number> {
         )
       }
     }
-    if (database && chosen.includes('commands')) {
+    if (database && (chosen.includes('commands') || chosen.includes('throughput'))) {
       const env = {
         ...process.env,
         NATS_URL: nats.url,
@@ -139,7 +143,20 @@ async function main(): Promise<number> {
       const nc = await connect({ servers: nats.url, name: 'bench' })
       const jsm = await jetstreamManager(nc)
       try {
-        report.commands = await benchCommands({ stack, jsm, tenants, count: options.changes, day: 0, say })
+        if (chosen.includes('commands')) {
+          report.commands = await benchCommands({ stack, jsm, tenants, count: options.changes, day: 0, say })
+        }
+        if (chosen.includes('throughput')) {
+          report.throughput = await benchThroughput({
+            stack,
+            jsm,
+            tenants,
+            count: options.changes,
+            clients: options.clients,
+            day: 10,
+            say,
+          })
+        }
       } finally {
         await nc.close()
         await stack.stop()

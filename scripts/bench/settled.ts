@@ -20,13 +20,18 @@ async function consumersCaughtUp(jsm: JetStreamManager): Promise<boolean> {
   return true
 }
 
-export async function waitSettled(jsm: JetStreamManager, sandboxUrl: string, timeoutMs = 300_000): Promise<void> {
+/** Resolves to when the stack was first seen settled (the checks after it only confirm it). */
+export async function waitSettled(jsm: JetStreamManager, sandboxUrl: string, timeoutMs = 300_000): Promise<number> {
   const deadline = Date.now() + timeoutMs
   let quiet = 0
+  let since = 0
   while (quiet < 3) {
     if (Date.now() > deadline) throw new Error(`the stack did not settle within ${timeoutMs / 1000} s`)
     await (await fetch(`${sandboxUrl}/_sandbox/webhooks/flush`, { method: 'POST' })).body?.cancel()
+    const checked = Date.now()
     quiet = (await consumersCaughtUp(jsm)) ? quiet + 1 : 0
+    if (quiet === 1) since = checked
     await sleep(quiet === 0 ? 200 : 400)
   }
+  return since
 }
