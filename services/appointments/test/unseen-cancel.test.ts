@@ -32,6 +32,21 @@ describe('a cancel of a booking calsync never saw', () => {
     expect(await unapplied('unseen-cancel-')).toEqual([])
   })
 
+  it('is recorded once when a handling stopped right after its event insert', async () => {
+    const start = futureSlot(80, 9)
+    suite.crashAfterNextEventInsert()
+    await suite.s.webhook('BOOKING_CANCELLED', { uid: 'crashed-cancel-a', start })
+    const recorded = await eventually('the cancelled booking', () => suite.s.byUid('crashed-cancel-a'))
+    await suite.s.webhook('BOOKING_CREATED', { uid: 'crashed-cancel-a', start })
+    await suite.s.settle()
+    expect(await suite.s.onDay(80)).toEqual([
+      expect.objectContaining({ id: recorded?.id, status: 'cancelled', start, version: 1 }),
+    ])
+    expect((await suite.s.create(start)).statusCode).toBe(201)
+    expect(await unapplied('crashed-cancel-')).toEqual([])
+    expect(suite.crashes, 'stops after the event insert').toBe(1)
+  })
+
   it('is recorded when a handling stopped after claiming its uid, before writing', async () => {
     const start = futureSlot(52, 9)
     const uid = 'stopped-cancel-a'

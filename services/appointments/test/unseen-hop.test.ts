@@ -82,6 +82,22 @@ describe('a move of a booking calsync never saw, whose metadata names the appoin
     expect(await reviewedUids(`hop-${day}-`)).toEqual([])
   })
 
+  it('moves the appointment once when its handling stopped right after the event insert', async () => {
+    const day = 45
+    const [t1, t2] = [futureSlot(day, 11), futureSlot(day, 13)]
+    const uid = (which: string) => `hop-${day}-${which}`
+    const local = await synced(day, uid('a'))
+    suite.crashAfterNextEventInsert()
+    await move(local.id, uid('b'), uid('c'), t2)
+    await suite.s.waitFor(local.id, 'the move', (item) => item.calcomBookingUid === uid('c'))
+    await move(local.id, uid('a'), uid('b'), t1)
+    await suite.s.settle()
+    expect(await suite.s.onDay(day)).toEqual([expect.objectContaining({ id: local.id, start: t2, version: 2 })])
+    expect(await reviewedUids(`hop-${day}-`)).toEqual([])
+    expect((await suite.s.create(t1)).statusCode).toBe(201)
+    expect(suite.crashes, 'stops after the event insert').toBe(1)
+  })
+
   it('books a move whose metadata names an appointment of another attendee as a booking of its own', async () => {
     const day = 42
     const t2 = futureSlot(day, 13)

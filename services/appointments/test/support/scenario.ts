@@ -149,10 +149,25 @@ export function scenario(h: AppointmentsHarness) {
  * last chance (by default about 5 s away).
  */
 export function useUnseenBookingSuite(graceMs: number, wait: { maxMs?: number; deliveries?: number } = {}) {
-  const suite = {} as { h: AppointmentsHarness; s: ReturnType<typeof scenario> }
+  let crashArmed = false
+  const suite = {
+    crashes: 0,
+    /** The next change written stops right after its event insert, as a process killed there would. */
+    crashAfterNextEventInsert() {
+      crashArmed = true
+    },
+  } as { h: AppointmentsHarness; s: ReturnType<typeof scenario>; crashes: number; crashAfterNextEventInsert(): void }
   const webhookWait = { initialMs: 20, maxMs: wait.maxMs ?? 200, deliveries: wait.deliveries ?? 30 }
+  const afterEventWrite = () => {
+    if (!crashArmed) return
+    crashArmed = false
+    suite.crashes++
+    throw new Error('stopped right after the event insert (the test armed it)')
+  }
   beforeAll(async () => {
-    suite.h = await startAppointmentsHarness({ components: { unknownRescheduleGraceMs: graceMs, webhookWait } })
+    suite.h = await startAppointmentsHarness({
+      components: { unknownRescheduleGraceMs: graceMs, webhookWait, afterEventWrite },
+    })
     suite.s = scenario(suite.h)
   })
   afterAll(() => suite.h?.close())
