@@ -45,6 +45,8 @@ export interface ComponentDeps {
   relayIntervalMs: number
   /** Runs right after each durable event insert; a throw stops the change there (fault injection in tests). */
   afterEventWrite?: (event: EventDoc) => void | Promise<void>
+  /** Runs right before each event insert (tests: another change in between). */
+  beforeEventWrite?: (event: EventDoc) => void | Promise<void>
   /** How long a webhook may wait for what it depends on (shorter in tests). */
   webhookWait?: WebhookWait
   /** How long a reschedule of a booking calsync never saw waits for it (60 s by default). */
@@ -83,6 +85,7 @@ export async function startComponents(deps: ComponentDeps) {
     logger: deps.logger,
     onRecorded: () => kick(),
     ...(deps.afterEventWrite ? { afterEventWrite: deps.afterEventWrite } : {}),
+    ...(deps.beforeEventWrite ? { beforeEventWrite: deps.beforeEventWrite } : {}),
   })
   const relay = startOutboxRelay({
     store,

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bookingWebhook } from '../../../test/support/calcom-webhooks.ts'
 import { eventually } from '../../../test/support/infra.ts'
 import { futureSlot, TEST_SECRETS } from '../../../test/support/tenants.ts'
+import type { EventDoc } from '../src/appointments/appointments-store.ts'
 import { type AppointmentsHarness, startAppointmentsHarness } from './support/harness.ts'
 
 const ACME = 'acme-dental'
@@ -10,8 +11,10 @@ const attendee = { name: 'Dana Reyes', email: 'dana@example.org', timeZone: 'Eur
 
 describe('Cal.com webhooks that overlap or cannot be read', () => {
   let h: AppointmentsHarness
+  /** What runs right before the next event insert, while its writer holds its lock. */
+  let beforeEventWrite: ((event: EventDoc) => Promise<void>) | undefined
   beforeAll(async () => {
-    h = await startAppointmentsHarness()
+    h = await startAppointmentsHarness({ components: { beforeEventWrite: (event) => beforeEventWrite?.(event) } })
   })
   afterAll(() => h.close())
 
@@ -116,6 +119,35 @@ describe('Cal.com webhooks that overlap or cannot be read', () => {
       const state = (await h.api(ADMIN, 'GET', `/v1/appointments/${id}/sync-status`)).json()
       expect(state, id).toMatchObject({ status: 'conflict', requiresManualReview: true })
     }
+  })
+
+  it('keeps the slot of a Cal.com booking whose partner moves away after the mark, before its commit (I1)', async () => {
+    const day = 15
+    const slot = futureSlot(day, 10)
+    const local = (await h.api(ADMIN, 'POST', '/v1/appointments', { eventTypeId: 1002, start: slot, attendee })).json()
+    let moved = false
+    beforeEventWrite = async (event) => {
+      if (event.origin !== 'calcom' || moved) return
+      moved = true
+      // The booking has marked the local appointment as its partner; the partner now moves away.
+      const answer = await h.api(ADMIN, 'POST', `/v1/appointments/${local.id}/reschedule`, {
+        start: futureSlot(day, 14),
+      })
+      expect(answer.statusCode, answer.body).toBe(200)
+    }
+    await h.deliverWebhook(
+      ACME,
+      bookingWebhook('BOOKING_CREATED', { uid: 'race-moved-away', eventTypeId: 1002, start: slot }),
+    )
+    await eventually('the Cal.com booking', async () =>
+      (await byUid('race-moved-away')).length === 1 ? true : undefined,
+    )
+    await settle()
+    beforeEventWrite = undefined
+    expect(moved).toBe(true)
+    // The booking holds its slot: nothing else is booked on it unflagged.
+    const again = await h.api(ADMIN, 'POST', '/v1/appointments', { eventTypeId: 1002, start: slot, attendee })
+    expect(again.statusCode, again.body).toBe(409)
   })
 
   it('sends a schema-invalid message to review and keeps consuming', async () => {

@@ -70,6 +70,8 @@ export function createChangeWriter(deps: {
   onRecorded: (event: EventDoc) => void
   /** Runs right after the event insert; a throw stops the work there, as a crash would (tests). */
   afterEventWrite?: (event: EventDoc) => void | Promise<void>
+  /** Runs right before the event insert: where a test lets another change run in between. */
+  beforeEventWrite?: (event: EventDoc) => void | Promise<void>
   clock?: () => Date
 }) {
   const { store, claims, conflicts } = deps
@@ -251,6 +253,7 @@ export function createChangeWriter(deps: {
         await undo(op)
         throw new ConcurrentChangeError(next.id, next.version)
       }
+      await deps.beforeEventWrite?.(event)
       await withSpan(
         tracer,
         'mongodb insert appointment_events',
@@ -283,6 +286,13 @@ export function createChangeWriter(deps: {
           { err: error, appointmentId: next.id, version: next.version },
           'change committed; its follow-up steps will be finished later',
         )
+      }
+      // A partner that moved away between our mark and this commit freed the minutes it held:
+      // we had no committed state to hand them to. Claim them now (or flag whoever took them);
+      // a stop before this line is covered by the webhook's redelivery, whose recheck does the same.
+      if (input.mode === 'keep-both' && partners.size > 0) {
+        const again = await contest(next, claimant, minutesNeeded(next), 'keep')
+        for (const partner of again.partners) partners.add(partner)
       }
       return { snapshot: next, event, partners: [...partners], finished }
     },
