@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { MongoClient } from 'mongodb'
@@ -47,10 +47,24 @@ describe('FerretDB over PostgreSQL', () => {
   }, 60_000)
 
   it('is chosen by CALSYNC_FERRETDB_BACKEND, and a wrong value is refused by name', () => {
-    expect(ferretDbBackend({})).toBe('sqlite')
+    expect(ferretDbBackend({ CALSYNC_FERRETDB_BACKEND: 'sqlite' })).toBe('sqlite')
     expect(ferretDbBackend({ CALSYNC_FERRETDB_BACKEND: 'postgresql' })).toBe('postgresql')
     expect(() => ferretDbBackend({ CALSYNC_FERRETDB_BACKEND: 'pg' })).toThrow(
       'CALSYNC_FERRETDB_BACKEND: must be sqlite or postgresql, got "pg"',
     )
+  })
+
+  it('is PostgreSQL unless told, but a data dir holding SQLite data and no cluster keeps it', () => {
+    // The suite provisions PostgreSQL (npm test installs it), so its binaries are there.
+    expect(ferretDbBackend({})).toBe('postgresql')
+    const fresh = mkdtempSync(join(tmpdir(), 'calsync-backend-'))
+    expect(ferretDbBackend({}, fresh)).toBe('postgresql')
+    mkdirSync(join(fresh, 'ferretdb'))
+    writeFileSync(join(fresh, 'ferretdb', 'calsync.sqlite'), '')
+    expect(ferretDbBackend({}, fresh)).toBe('sqlite')
+    expect(ferretDbBackend({ CALSYNC_FERRETDB_BACKEND: 'postgresql' }, fresh)).toBe('postgresql')
+    mkdirSync(join(fresh, 'postgres'))
+    expect(ferretDbBackend({}, fresh)).toBe('postgresql')
+    rmSync(fresh, { recursive: true, force: true })
   })
 })
