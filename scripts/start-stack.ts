@@ -1,12 +1,12 @@
 // `npm start`: the whole local stack in the foreground — NATS and FerretDB (unless NATS_URL /
 // MONGO_URL are set), the four services and, without a real Cal.com, the sandbox. One log stream;
 // Ctrl-C stops the gateway, then the other services, then the sandbox, then the servers.
-import { existsSync, readdirSync } from 'node:fs'
-import { join, relative, resolve } from 'node:path'
+import { relative, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import {
   ferretDbBackend,
+  holdsSqliteData,
   type ManagedProcess,
   spawnTethered,
   startFerretDb,
@@ -100,8 +100,7 @@ async function main() {
     const backend = ferretDbBackend(env, dataDir)
     if (backend === 'sqlite' && !env.CALSYNC_FERRETDB_BACKEND) {
       say(
-        existsSync(join(dataDir, 'ferretdb')) &&
-          readdirSync(join(dataDir, 'ferretdb')).some((name) => name.endsWith('.sqlite'))
+        holdsSqliteData(dataDir)
           ? 'FerretDB stays over SQLite: this data dir holds its data (CALSYNC_FERRETDB_BACKEND=postgresql starts afresh)'
           : 'no PostgreSQL server binaries (Debian: apt-get install postgresql): FerretDB runs over SQLite, about a third as fast',
       )

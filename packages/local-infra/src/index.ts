@@ -12,6 +12,7 @@ export {
 export {
   type FerretDbBackend,
   ferretDbBackend,
+  holdsSqliteData,
   type LocalServerOptions,
   type RunningServer,
   startFerretDb,

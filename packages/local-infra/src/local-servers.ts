@@ -89,7 +89,8 @@ export function ferretDbBackend(env: NodeJS.ProcessEnv = process.env, dataDir?: 
   return postgresBinDir() ? 'postgresql' : 'sqlite'
 }
 
-function holdsSqliteData(dataDir: string): boolean {
+/** Whether FerretDB's SQLite files under `dataDir` hold any database. */
+export function holdsSqliteData(dataDir: string): boolean {
   const sqliteDir = join(dataDir, 'ferretdb')
   return existsSync(sqliteDir) && readdirSync(sqliteDir).some((name) => name.endsWith('.sqlite'))
 }

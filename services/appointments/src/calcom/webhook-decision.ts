@@ -182,14 +182,17 @@ function unseenHop(webhook: WebhookFacts, target: Target, from: string): Decisio
 
 function rescheduled(webhook: WebhookFacts, target: Target | undefined, waitedOut: boolean): Decision {
   if (!target && webhook.rescheduleUid && waitedOut) return unseenPredecessor(webhook, webhook.rescheduleUid)
-  if (target?.via === 'metadata' && webhook.rescheduleUid && waitedOut) {
-    return unseenHop(webhook, target, webhook.rescheduleUid)
+  // Row 33: found by its metadata, or (after a stop between its uid claims and its write) by
+  // those claims, the appointment's chain still without the booking the move starts from.
+  const from = webhook.rescheduleUid
+  const unseen = target && from && !linkOf(target.chain, from) && !linkOf(target.chain, webhook.uid)
+  if (unseen && waitedOut && webhook.metadataAppointmentId === target.appointment.id) {
+    return unseenHop(webhook, target, from)
   }
-  if (!target || target.via === 'metadata' || !webhook.rescheduleUid) {
+  if (!target || target.via === 'metadata' || !from) {
     return defer(target?.awaiting ? 'awaiting_sync' : 'unknown_booking')
   }
   const { appointment, chain } = target
-  const from = webhook.rescheduleUid
   const hop: ChainFact = {
     kind: 'moved',
     from,
@@ -203,12 +206,7 @@ function rescheduled(webhook: WebhookFacts, target: Target | undefined, waitedOu
   if (by === 'calcom') return { kind: 'duplicate', recheck: true, facts: [] }
   if (target.awaiting) return defer('awaiting_sync')
   const previous = linkOf(chain, from)
-  if (!previous) {
-    // Row 33 again after a stop between its uid claims and its write: the claims find the
-    // appointment, its chain still lacks the unseen booking.
-    const ownClaims = waitedOut && webhook.metadataAppointmentId === appointment.id && !linkOf(chain, webhook.uid)
-    return ownClaims ? unseenHop(webhook, target, from) : defer('unknown_booking')
-  }
+  if (!previous) return defer('unknown_booking')
   const successor = successorOf(chain, from)
   if (successor) return { kind: 'stale' }
   if (!isUnambiguous(chain)) return defer('chain_gap')
