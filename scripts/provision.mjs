@@ -2,8 +2,9 @@
 // Runs on the system Node (>= 20) with no dependencies, so it cannot import project code.
 import { spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { request } from 'node:http'
+import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -152,10 +153,59 @@ export function ensureNatsServer() {
   return system
 }
 
+/**
+ * FerretDB from tools/ferretdb, with the patches in tools/ferretdb/patches applied to a copy of
+ * its module source under .tools/build (their headers say why): the copy of the tools module
+ * there is pointed at it with a `replace`, so the committed go.mod stays the upstream pin.
+ */
 export function ensureFerretDb() {
   const moduleDir = join(root, 'tools', 'ferretdb')
-  const key = hashFiles(['go.mod', 'go.sum', 'main.go'].map((file) => join(moduleDir, file)))
-  return goBuild(`FerretDB ${versions.ferretdb}`, key, 'ferretdb', ['install', '.'], moduleDir)
+  const patchesDir = join(moduleDir, 'patches')
+  const patches = existsSync(patchesDir)
+    ? readdirSync(patchesDir)
+        .filter((name) => name.endsWith('.patch'))
+        .sort()
+        .map((name) => join(patchesDir, name))
+    : []
+  const key = hashFiles([...['go.mod', 'go.sum', 'main.go'].map((file) => join(moduleDir, file)), ...patches])
+  const target = join(binDir, 'ferretdb')
+  if (stamped(join(binDir, '.ferretdb.installed'), key) && existsSync(target)) return target
+  if (!onPath('go')) return null
+  const buildDir = join(toolsDir, 'build', 'ferretdb')
+  rmSync(buildDir, { recursive: true, force: true })
+  mkdirSync(buildDir, { recursive: true })
+  const module = `github.com/FerretDB/FerretDB@${versions.ferretdb}`
+  const downloaded = spawnSync('go', ['mod', 'download', '-json', module], { cwd: moduleDir, encoding: 'utf8' })
+  if (downloaded.status !== 0) throw new ProvisionError(`go mod download ${module} failed: ${downloaded.stderr}`)
+  const sourceDir = join(buildDir, 'source')
+  // The module cache is read-only; the copy is not.
+  cpSync(JSON.parse(downloaded.stdout).Dir, sourceDir, { recursive: true })
+  chmodTree(sourceDir)
+  for (const patch of patches) {
+    // Run outside any repository, so git applies it as a plain patch to that directory.
+    run('git', ['apply', '--unsafe-paths', `--directory=${sourceDir}`, patch], { cwd: tmpdir() })
+  }
+  const toolDir = join(buildDir, 'tool')
+  mkdirSync(toolDir)
+  for (const file of ['go.mod', 'go.sum', 'main.go']) cpSync(join(moduleDir, file), join(toolDir, file))
+  run('go', ['mod', 'edit', `-replace=github.com/FerretDB/FerretDB=${sourceDir}`], { cwd: toolDir })
+  return goBuild(
+    `FerretDB ${versions.ferretdb} (${patches.length} patches)`,
+    key,
+    'ferretdb',
+    ['install', '.'],
+    toolDir,
+  )
+}
+
+/** Makes every file and directory under `dir` writable by its owner. */
+function chmodTree(dir) {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name)
+    chmodSync(path, entry.isDirectory() ? 0o755 : 0o644)
+    if (entry.isDirectory()) chmodTree(path)
+  }
+  chmodSync(dir, 0o755)
 }
 
 export const chromiumPath = () => process.env.CALSYNC_CHROMIUM || '/usr/bin/chromium'

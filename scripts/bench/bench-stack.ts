@@ -105,3 +105,14 @@ export async function customerBooking(stack: BenchStack, tenant: RunTenant, star
   if (response.status !== 201) throw new Error(`sandbox booking answered ${response.status}: ${await response.text()}`)
   return ((await response.json()) as { data: { uid: string } }).data.uid
 }
+
+/** A control call to the sandbox (`/_sandbox/...`: hold or release webhooks, say). */
+export async function sandboxControl(stack: BenchStack, path: string, body: unknown): Promise<void> {
+  const response = await fetch(`${stack.sandbox.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  })
+  if (!response.ok) throw new Error(`sandbox ${path} answered ${response.status}: ${await response.text()}`)
+  await response.body?.cancel()
+}

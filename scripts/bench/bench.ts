@@ -6,7 +6,9 @@
 //   lookups   each query shape calsync uses on the embedded database: pushed down or not, and the
 //             time of one lookup in a large collection against a small one;
 //   throughput creates from a few clients (answered, and on Cal.com) and a burst of webhooks
-//             applied, per second (CALSYNC_BENCH_CLIENTS, 4).
+//             applied, per second (CALSYNC_BENCH_CLIENTS, 4);
+//   growth    creates, a burst of webhooks and list windows with a small and a large history
+//             seeded into the database (CALSYNC_BENCH_GROWTH_SIZES, 1000,50000): large/small.
 // Knobs: CALSYNC_BENCH_SECONDS (10, per load run), CALSYNC_BENCH_ROUNDS (3, alternating runs),
 // CALSYNC_BENCH_TENANTS (100), CALSYNC_BENCH_CHANGES (200),
 // CALSYNC_BENCH_LOOKUP_SIZES (1000,20000), CALSYNC_BENCH_KEEP=1 (keep the run's
@@ -22,10 +24,11 @@ import { runTenants, tenantsYaml } from '../lib/run-tenants.ts'
 import { startBenchStack } from './bench-stack.ts'
 import { benchCommands } from './commands-bench.ts'
 import { benchGateway } from './gateway-bench.ts'
+import { benchGrowth } from './growth-bench.ts'
 import { benchLookups } from './lookups-bench.ts'
 import { benchThroughput } from './throughput-bench.ts'
 
-const SECTIONS = ['gateway', 'commands', 'lookups', 'throughput'] as const
+const SECTIONS = ['gateway', 'commands', 'lookups', 'throughput', 'growth'] as const
 type Section = (typeof SECTIONS)[number]
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
@@ -49,8 +52,8 @@ function sections(): Section[] {
   return asked as Section[]
 }
 
-function lookupSizes(): [number, number] {
-  const text = process.env.CALSYNC_BENCH_LOOKUP_SIZES || '1000,20000'
+function sizesOf(name: string, fallback: string): [number, number] {
+  const text = process.env[name] || fallback
   const sizes = text.split(',').map(Number)
   const [small, large] = sizes
   if (
@@ -61,7 +64,7 @@ function lookupSizes(): [number, number] {
     !Number.isInteger(large) ||
     small >= large
   ) {
-    throw new Error(`CALSYNC_BENCH_LOOKUP_SIZES: "${text}" is not two whole numbers, small,large`)
+    throw new Error(`${name}: "${text}" is not two whole numbers, small,large`)
   }
   return [small, large]
 }
@@ -74,7 +77,8 @@ async function main(): Promise<number> {
     tenants: wholeNumber('CALSYNC_BENCH_TENANTS', 100),
     changes: wholeNumber('CALSYNC_BENCH_CHANGES', 200),
     clients: wholeNumber('CALSYNC_BENCH_CLIENTS', 4),
-    lookupSizes: lookupSizes(),
+    lookupSizes: sizesOf('CALSYNC_BENCH_LOOKUP_SIZES', '1000,20000'),
+    growthSizes: sizesOf('CALSYNC_BENCH_GROWTH_SIZES', '1000,50000'),
   }
   const runDir = mkdtempSync(join(tmpdir(), 'calsync-bench-'))
   const tenants = runTenants(
@@ -125,7 +129,7 @@ async function main(): Promise<number> {
         )
       }
     }
-    if (database && (chosen.includes('commands') || chosen.includes('throughput'))) {
+    if (database && ['commands', 'throughput', 'growth'].some((section) => chosen.includes(section as Section))) {
       const env = {
         ...process.env,
         NATS_URL: nats.url,
@@ -156,6 +160,22 @@ async function main(): Promise<number> {
             day: 10,
             say,
           })
+        }
+        if (chosen.includes('growth')) {
+          const figures = await benchGrowth({
+            stack,
+            jsm,
+            mongoUrl: database.url,
+            tenants,
+            sizes: options.growthSizes,
+            count: options.changes,
+            day: 400,
+            say,
+          })
+          report.growth = figures
+          say(
+            `growth ${figures.rounds[0].appointments} → ${figures.rounds[1].appointments} appointments, large/small: create ${figures.ratios.create}, webhook apply ${figures.ratios.webhookApply}, list window ${figures.ratios.listWindow}; seeded ${figures.seeding.documents} documents in ${figures.seeding.seconds} s`,
+          )
         }
       } finally {
         await nc.close()

@@ -3,7 +3,7 @@
 // sandbox and released together (applied). The figures to choose the embedded backend by (issue 14).
 import type { JetStreamManager } from '@nats-io/jetstream'
 import type { RunTenant } from '../lib/run-tenants.ts'
-import { type BenchStack, customerBooking, tenantApi } from './bench-stack.ts'
+import { type BenchStack, customerBooking, sandboxControl, tenantApi } from './bench-stack.ts'
 import { waitSettled } from './settled.ts'
 
 export interface Throughput {
@@ -27,16 +27,6 @@ export interface Throughput {
 }
 
 const round = (value: number) => Math.round(value * 100) / 100
-
-async function sandboxControl(stack: BenchStack, path: string, body: unknown): Promise<void> {
-  const response = await fetch(`${stack.sandbox.url}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  })
-  if (!response.ok) throw new Error(`sandbox ${path} answered ${response.status}: ${await response.text()}`)
-  await response.body?.cancel()
-}
 
 export async function benchThroughput(options: {
   stack: BenchStack

@@ -26,8 +26,8 @@ export async function connectTestNats(): Promise<NatsConnection> {
   return connectNats({ url: natsUrl(), name: 'test', logger: quietLogger() })
 }
 
-export async function connectTestMongo(): Promise<MongoClient> {
-  const client = new MongoClient(mongoUrl(), { serverSelectionTimeoutMS: 10_000 })
+export async function connectTestMongo(options: { monitorCommands?: boolean } = {}): Promise<MongoClient> {
+  const client = new MongoClient(mongoUrl(), { serverSelectionTimeoutMS: 10_000, ...options })
   await client.connect()
   return client
 }

@@ -102,7 +102,8 @@ export async function startStack(options: StackOptions = {}) {
   await sandbox.app.listen({ host: '127.0.0.1', port: 0 })
   const sandboxUrl = `http://127.0.0.1:${(sandbox.app.server.address() as { port: number }).port}`
 
-  const mongo: MongoClient = await connectTestMongo()
+  // Commands seen, as the services' own clients see theirs (the hot-path query test reads them).
+  const mongo: MongoClient = await connectTestMongo({ monitorCommands: true })
   const syncDb = mongo.db(uniqueDbName('sync'))
   const definition = { ...consumerDefinitions(names).calcomSync, ackWaitMs: 3000 }
   await ensureConsumer(jsm, definition)

@@ -40,7 +40,14 @@ export {
   type ServiceMetrics,
   type ServiceMetricsOptions,
 } from './metrics.ts'
-export { connectMongo, insertUnique, isDatabaseUnavailable, isDuplicateKeyError, pingMongo } from './mongo.ts'
+export {
+  connectMongo,
+  insertUnique,
+  isDatabaseUnavailable,
+  isDuplicateKeyError,
+  pingMongo,
+  upsertRacing,
+} from './mongo.ts'
 export { connectNats, ensureConsumer, ensureStream, type NatsOptions } from './nats.ts'
 export { appointmentIdsOfMessage, createPoisonReporter, tenantOfSubject } from './poison-reporter.ts'
 export { runMain } from './run-main.ts'

@@ -53,6 +53,20 @@ export function isDuplicateKeyError(error: unknown): boolean {
 }
 
 /**
+ * Runs an upsert by `_id` again if it lost the race to insert: two first writers of a document
+ * both find nothing and both insert, and FerretDB (unlike MongoDB) does not retry the loser.
+ * Once the document exists the second attempt is a plain update, so it cannot collide again.
+ */
+export async function upsertRacing<T>(upsert: () => Promise<T>): Promise<T> {
+  try {
+    return await upsert()
+  } catch (error) {
+    if (!isDuplicateKeyError(error)) throw error
+    return upsert()
+  }
+}
+
+/**
  * Inserts a document, turning a unique-index violation into a `DuplicateKeyError`. Inserts into
  * unique indexes are the one exclusivity check that is atomic on MongoDB and FerretDB alike.
  */

@@ -113,7 +113,24 @@ export async function startComponents(deps: ComponentDeps) {
     logger: deps.logger,
     ...(deps.retention ? { options: deps.retention } : {}),
   })
+  // Appointments written before days existed, filed once per database; lists read by start until
+  // it is done. A failure is tried again with the next prune.
+  let backfill: Promise<void> | undefined
+  const runBackfill = () => {
+    if (store.days.ready() || backfill) return
+    backfill = store.days
+      .backfill(store.appointments)
+      .then((filed) => {
+        if (filed > 0) deps.logger.info({ appointments: filed }, 'filed existing appointments by day')
+      })
+      .catch((error: unknown) => deps.logger.warn({ err: error }, 'filing appointments by day failed; will retry'))
+      .finally(() => {
+        backfill = undefined
+      })
+  }
+  runBackfill()
   const runPrune = () => {
+    runBackfill()
     prune().catch((error: unknown) => deps.logger.warn({ err: error }, 'pruning past records failed'))
   }
   // Soon after start (a service restarted hourly would otherwise never prune), then every hour.
@@ -200,6 +217,7 @@ export async function startComponents(deps: ComponentDeps) {
       await webhooks.stop()
       await syncResults.stop()
       await relay.stop()
+      await backfill
     },
   }
 }

@@ -4,6 +4,7 @@ import type { Db, Filter } from 'mongodb'
 import type { ChainFact } from '../sync/booking-chain.ts'
 import type { SyncDoc } from '../sync/sync-state.ts'
 import type { AppointmentSnapshot, Initiator } from './appointment.ts'
+import { createAppointmentDays, windowDays } from './appointment-days.ts'
 
 /** The current state of an appointment: a projection of its newest event. */
 export type AppointmentDoc = AppointmentSnapshot & { _id: string; initiatedBy: Initiator; lastEventId: string }
@@ -139,6 +140,7 @@ export function createAppointmentsStore(db: Db) {
   const locks = db.collection<LockDoc>('appointment_locks')
   const idempotency = db.collection<IdempotencyDoc>('idempotency_keys')
   const conflicts = db.collection<ConflictDoc>('sync_conflicts')
+  const days = createAppointmentDays(db)
 
   const linkKey = (tenantId: string, uid: string) => `${tenantId}|${uid}`
   const owned = <T extends { tenantId: string }>(tenantId: string, doc: T | null) =>
@@ -165,6 +167,7 @@ export function createAppointmentsStore(db: Db) {
     locks,
     idempotency,
     conflicts,
+    days,
 
     async ensureIndexes(): Promise<void> {
       // For MongoDB; FerretDB's SQLite backend uses only `_id`, which every hot read is by.
@@ -218,6 +221,16 @@ export function createAppointmentsStore(db: Db) {
     },
 
     async list(tenantId: string, query: ListQuery): Promise<AppointmentDoc[]> {
+      const wanted = query.from && query.to && days.ready() ? windowDays(query.from, query.to) : undefined
+      if (wanted) {
+        const ids = await days.idsOn(tenantId, wanted)
+        const found: AppointmentDoc[] = []
+        for (let at = 0; at < ids.length; at += 200) {
+          found.push(...(await appointments.find({ _id: { $in: ids.slice(at, at + 200) } }).toArray()))
+        }
+        return pageOf(found, tenantId, query)
+      }
+      // A window with no end or longer than the days serve (an export): read by start.
       const filter: Filter<AppointmentDoc> = { tenantId }
       const start: Record<string, string> = {}
       if (query.from) start.$gte = query.from
@@ -270,3 +283,23 @@ export function createAppointmentsStore(db: Db) {
 }
 
 export type AppointmentsStore = ReturnType<typeof createAppointmentsStore>
+
+/**
+ * One page of a window from the appointments its days name: those of the tenant whose own start
+ * is in [from, to) (an id stays in a day it moved away from) and status matches, after the
+ * cursor, ordered by start then id as the database sorts them.
+ */
+export function pageOf(found: AppointmentDoc[], tenantId: string, query: ListQuery): AppointmentDoc[] {
+  const { from, to, status, after } = query
+  return found
+    .filter(
+      (doc) =>
+        doc.tenantId === tenantId &&
+        (!from || doc.start >= from) &&
+        (!to || doc.start < to) &&
+        (!status || doc.status === status) &&
+        (!after || doc.start > after.start || (doc.start === after.start && doc._id > after.id)),
+    )
+    .sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : a._id < b._id ? -1 : a._id > b._id ? 1 : 0))
+    .slice(0, query.limit)
+}

@@ -6,6 +6,7 @@ import { ConcurrentChangeError, SlotUnavailableError } from '../errors.ts'
 import type { ChainFact } from '../sync/booking-chain.ts'
 import { stateForVersion } from '../sync/sync-state.ts'
 import { type AppointmentSnapshot, changeTypeOf, type Initiator, minutesOf } from './appointment.ts'
+import { dayOf } from './appointment-days.ts'
 import { AppointmentBusyError, type AppointmentLocks, type HeldLock } from './appointment-lock.ts'
 import type { AppointmentsStore, EventDoc, PendingOpDoc } from './appointments-store.ts'
 import { eventIdOf } from './appointments-store.ts'
@@ -98,6 +99,10 @@ export function createChangeWriter(deps: {
     if (next !== sync) await store.syncStates.replaceOne({ _id: event.appointmentId }, next, { upsert: true })
     const projected = await store.appointments.findOne({ _id: event.appointmentId })
     if (!projected || projected.version < event.version) {
+      // Its day first: a list window must find the appointment once the projection shows it there.
+      if (!projected || dayOf(projected.start) !== dayOf(snapshot.start)) {
+        await store.days.add(snapshot.tenantId, snapshot.id, snapshot.start)
+      }
       await store.appointments.replaceOne(
         { _id: event.appointmentId },
         { ...snapshot, initiatedBy: event.initiatedBy, lastEventId: event._id },

@@ -1,3 +1,4 @@
+import { upsertRacing } from '@calsync/service-kit'
 import { trace } from '@opentelemetry/api'
 import type { Db } from 'mongodb'
 import { type AppointmentsStore, type EventDoc, eventIdOf } from '../appointments/appointments-store.ts'
@@ -43,10 +44,12 @@ export function createAppointmentHistory(deps: { db: Db; store: AppointmentsStor
 
   return {
     async note(tenantId: string, appointmentId: string, entry: HistoryEntry): Promise<void> {
-      await notes.updateOne(
-        { _id: appointmentId },
-        { $addToSet: { entries: entry }, $setOnInsert: { tenantId } },
-        { upsert: true },
+      await upsertRacing(() =>
+        notes.updateOne(
+          { _id: appointmentId },
+          { $addToSet: { entries: entry }, $setOnInsert: { tenantId } },
+          { upsert: true },
+        ),
       )
     },
 

@@ -35,7 +35,8 @@ export const REVIEW_ADMIN_TOKEN = TEST_SECRETS.CALSYNC_ADMIN_TOKEN
  */
 async function startInstance(names: Names, dbName: string, instance: number) {
   const nc: NatsConnection = await connectTestNats()
-  const mongo: MongoClient = await connectTestMongo()
+  // Commands seen, as the other services' clients see theirs (the hot-path query test reads them).
+  const mongo: MongoClient = await connectTestMongo({ monitorCommands: true })
   const db = mongo.db(dbName)
   const jsm = await jetstreamManager(nc)
   const js = jetstream(nc)
