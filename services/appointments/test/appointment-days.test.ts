@@ -68,7 +68,7 @@ describe('appointment days on the database', () => {
 
   it('files concurrent first appointments of a day, none lost to the race to insert the day', async () => {
     const db = mongo.db(uniqueDbName('days'))
-    const days = createAppointmentDays(db)
+    const days = createAppointmentDays(db, db.collection('store_markers'))
     const ids = Array.from({ length: 8 }, (_, n) => `race-${n}`)
     await Promise.all(ids.map((id) => days.add('acme-dental', id, '2031-03-04T09:00:00.000Z')))
     expect((await days.idsOn('acme-dental', ['2031-03-04'])).sort()).toEqual(ids)
@@ -94,7 +94,7 @@ describe('appointment days on the database', () => {
     expect((await store.list('acme-dental', window)).map((item) => item._id)).toEqual(['x1', 'x2'])
 
     // Another instance (or a restart) sees the marker and files nothing again.
-    const again = createAppointmentDays(db)
+    const again = createAppointmentDays(db, db.collection('store_markers'))
     expect(await again.backfill(store.appointments)).toBe(0)
     expect(again.ready()).toBe(true)
     await db.dropDatabase()

@@ -19,12 +19,6 @@ export interface DaySlotDoc {
   appointmentId: string
 }
 
-/** The marker written once every appointment older than this code is in its day. */
-interface MarkerDoc {
-  _id: string
-  at: string
-}
-
 const BACKFILLED = 'appointment_days backfilled'
 /** The longest window read through days; a longer one (rare: exports) reads the appointments. */
 export const MAX_WINDOW_DAYS = 93
@@ -46,9 +40,9 @@ export function windowDays(from: string, to: string): string[] | undefined {
   return Array.from({ length: count }, (_, n) => new Date(first + n * DAY_MS).toISOString().slice(0, 10))
 }
 
-export function createAppointmentDays(db: Db) {
+/** `markers` holds the one written once every appointment older than days is in its day. */
+export function createAppointmentDays(db: Db, markers: Collection<{ _id: string }>) {
   const slots: Collection<DaySlotDoc> = db.collection<DaySlotDoc>('appointment_days')
-  const markers: Collection<MarkerDoc> = db.collection<MarkerDoc>('store_markers')
   let backfilled = false
 
   /** The ids in the slots of each day (in slot order), reading a further batch of a day only while the last was full. */

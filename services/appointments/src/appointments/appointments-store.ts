@@ -108,6 +108,14 @@ export interface IdempotencyDoc {
   statusCode: number | null
   body: unknown
   createdAt: string
+  /** The UTC hour of `createdAt`, which retention deletes by (absent on answers older than it). */
+  hour?: string
+}
+
+/** Bookkeeping of the store itself: which one-off passes are done, how far retention got. */
+export interface MarkerDoc {
+  _id: string
+  [field: string]: unknown
 }
 
 export interface ListQuery {
@@ -140,7 +148,8 @@ export function createAppointmentsStore(db: Db) {
   const locks = db.collection<LockDoc>('appointment_locks')
   const idempotency = db.collection<IdempotencyDoc>('idempotency_keys')
   const conflicts = db.collection<ConflictDoc>('sync_conflicts')
-  const days = createAppointmentDays(db)
+  const markers = db.collection<MarkerDoc>('store_markers')
+  const days = createAppointmentDays(db, markers)
 
   const linkKey = (tenantId: string, uid: string) => `${tenantId}|${uid}`
   const owned = <T extends { tenantId: string }>(tenantId: string, doc: T | null) =>
@@ -168,6 +177,7 @@ export function createAppointmentsStore(db: Db) {
     idempotency,
     conflicts,
     days,
+    markers,
 
     async ensureIndexes(): Promise<void> {
       // For MongoDB; FerretDB's SQLite backend uses only `_id`, which every hot read is by.

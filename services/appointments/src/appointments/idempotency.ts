@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import { ERROR_CODES } from '@calsync/contracts'
 import { AppError, isDuplicateKeyError } from '@calsync/service-kit'
 import type { AppointmentsStore, IdempotencyDoc } from './appointments-store.ts'
+import { bucketOf } from './prune-buckets.ts'
 
 export interface StoredResponse {
   statusCode: number
@@ -48,6 +49,7 @@ export function createIdempotency(store: AppointmentsStore, clock: () => Date = 
       }
       const id = `${tenantId}|${key}`
       for (let attempt = 0; attempt < 2; attempt++) {
+        const now = clock().toISOString()
         try {
           await idempotency.insertOne({
             _id: id,
@@ -56,7 +58,8 @@ export function createIdempotency(store: AppointmentsStore, clock: () => Date = 
             state: 'pending',
             statusCode: null,
             body: null,
-            createdAt: clock().toISOString(),
+            createdAt: now,
+            hour: bucketOf('hour', now),
           })
           break
         } catch (error) {

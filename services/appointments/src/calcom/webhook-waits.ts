@@ -1,10 +1,13 @@
 import { isDuplicateKeyError } from '@calsync/service-kit'
 import type { Db } from 'mongodb'
+import { bucketOf } from '../appointments/prune-buckets.ts'
 
 export interface WaitDoc {
   _id: string
   tenantId: string
   firstLookedAt: string
+  /** The UTC hour of the first look, which retention deletes by (absent on older records). */
+  hour?: string
 }
 
 /** The webhooks waiting that would bring one booking uid into being (its CREATED, or the move to it). */
@@ -13,6 +16,8 @@ export interface BringingDoc {
   tenantId: string
   deliveries: string[]
   updatedAt: string
+  /** The UTC hour of `updatedAt` (absent on older records). */
+  hour?: string
 }
 
 /**
@@ -34,7 +39,10 @@ export function createWebhookWaits(db: Db) {
     async bringing(tenantId: string, uid: string, deliveryId: string, now: Date): Promise<void> {
       await bringing.updateOne(
         { _id: key(tenantId, uid) },
-        { $addToSet: { deliveries: deliveryId }, $set: { tenantId, updatedAt: now.toISOString() } },
+        {
+          $addToSet: { deliveries: deliveryId },
+          $set: { tenantId, updatedAt: now.toISOString(), hour: bucketOf('hour', now.toISOString()) },
+        },
         { upsert: true },
       )
     },
@@ -54,7 +62,12 @@ export function createWebhookWaits(db: Db) {
     async firstLook(tenantId: string, deliveryId: string, now: Date): Promise<Date> {
       const _id = key(tenantId, deliveryId)
       try {
-        await waits.insertOne({ _id, tenantId, firstLookedAt: now.toISOString() })
+        await waits.insertOne({
+          _id,
+          tenantId,
+          firstLookedAt: now.toISOString(),
+          hour: bucketOf('hour', now.toISOString()),
+        })
         return now
       } catch (error) {
         if (!isDuplicateKeyError(error)) throw error
@@ -68,8 +81,15 @@ export function createWebhookWaits(db: Db) {
       await waits.deleteOne({ _id: key(tenantId, deliveryId) })
     },
 
-    /** Left-overs from before `before` (a webhook waits 15 minutes at most; a stopped one leaves its marks). */
-    async prune(before: Date): Promise<number> {
+    /** Left-overs of one UTC hour (a webhook waits 15 minutes at most; a stopped one leaves its marks). */
+    async pruneHour(hour: string): Promise<number> {
+      const looks = await waits.deleteMany({ hour })
+      const marks = await bringing.deleteMany({ hour })
+      return looks.deletedCount + marks.deletedCount
+    },
+
+    /** Left-overs from before `before` written before records carried their hour (a range: a read of everything). */
+    async pruneUnbucketed(before: Date): Promise<number> {
       const at = before.toISOString()
       const looks = await waits.deleteMany({ firstLookedAt: { $lt: at } })
       const marks = await bringing.deleteMany({ updatedAt: { $lt: at } })
