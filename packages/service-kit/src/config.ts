@@ -42,6 +42,13 @@ export function createEnvReader(env: Env) {
       }
       return text
     },
+    /** A whole number above 0 (a count: concurrency, calls per minute). */
+    positiveInteger(name: string, fallback: number): number {
+      const text = read(name)
+      const value = Number(text ?? fallback)
+      if (!Number.isInteger(value) || value < 1) throw new ConfigError(name, 'must be a whole number above 0')
+      return value
+    },
     /** A whole number of milliseconds, as the OpenTelemetry variables take them. */
     milliseconds(name: string): number | undefined {
       const text = read(name)

@@ -29,6 +29,7 @@ runMain('appointments', async () => {
     relayIntervalMs: config.relayIntervalMs,
     unknownRescheduleGraceMs: config.unknownRescheduleGraceMs,
     retention: config.retention,
+    consumerConcurrency: config.consumerConcurrency,
     ...(config.faultInjection === 'exit-after-event-write'
       ? {
           afterEventWrite: () => {

@@ -27,6 +27,7 @@ import { createWebhookWaits } from './calcom/webhook-waits.ts'
 import { startCommandsResponder } from './commands/commands-responder.ts'
 import { createReconcileView } from './commands/reconcile-view.ts'
 import { createResync } from './commands/resync.ts'
+import { DEFAULT_CONSUMER_CONCURRENCY } from './config.ts'
 import { createAppointmentHistory } from './history/appointment-history.ts'
 import { createAppointmentsMetrics } from './metrics.ts'
 import { startOutboxRelay } from './outbox/outbox-relay.ts'
@@ -57,6 +58,8 @@ export interface ComponentDeps {
   sweepGraceMs?: number
   /** How long claims of past days and idempotency answers are kept (defaults: 48 h, 24 h). */
   retention?: RetentionOptions
+  /** Messages each consumer handles at once (DEFAULT_CONSUMER_CONCURRENCY). */
+  consumerConcurrency?: number
 }
 
 /** How often past claims, idempotency answers and webhook waits are pruned. */
@@ -160,6 +163,7 @@ export async function startComponents(deps: ComponentDeps) {
     ...(deps.unknownRescheduleGraceMs === undefined ? {} : { unknownRescheduleGraceMs: deps.unknownRescheduleGraceMs }),
   })
   const onInvalid = createPoisonReporter({ js: deps.js, names: deps.names })
+  const concurrency = deps.consumerConcurrency ?? DEFAULT_CONSUMER_CONCURRENCY
   const webhooks = await startCalcomWebhookConsumer({
     js: deps.js,
     names: deps.names,
@@ -167,6 +171,7 @@ export async function startComponents(deps: ComponentDeps) {
     logger: deps.logger,
     metrics,
     onInvalid,
+    concurrency,
     ...(deps.webhookWait ? { wait: deps.webhookWait } : {}),
   })
   const syncResults = await startSyncResultsConsumer({
@@ -176,6 +181,7 @@ export async function startComponents(deps: ComponentDeps) {
     history,
     logger: deps.logger,
     onInvalid,
+    concurrency,
   })
   const consumers = consumerDefinitions(deps.names)
   const backlog = observeConsumerBacklog({

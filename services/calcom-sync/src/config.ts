@@ -40,11 +40,7 @@ const FAULT_INJECTIONS = [
 
 export function loadConfig(env: Record<string, string | undefined>): Config {
   const read = createEnvReader(env)
-  const positive = (name: string, fallback: number) => {
-    const value = Number(read.optional(name) ?? fallback)
-    if (!Number.isInteger(value) || value < 1) throw new ConfigError(name, 'must be a whole number above 0')
-    return value
-  }
+  const positive = (name: string, fallback: number) => read.positiveInteger(name, fallback)
   const calcomTimeoutMs = read.duration('CALCOM_TIMEOUT', '10s', { positive: true })
   // Handlers tell JetStream they are working every third of it, so it bounds only how long a dead
   // worker's messages wait, not how long a sync may take.

@@ -43,6 +43,8 @@ export function startCalcomWebhookConsumer(deps: {
   metrics: AppointmentsMetrics
   wait?: WebhookWait
   onInvalid?: (message: InvalidMessage) => Promise<void>
+  /** Messages handled at once. */
+  concurrency: number
 }): Promise<RunningConsumer> {
   const log = deps.logger.child({ consumer: 'calcom-webhooks' })
   const definition: ConsumerDefinition = consumerDefinitions(deps.names).appointmentsWebhooks
@@ -59,7 +61,7 @@ export function startCalcomWebhookConsumer(deps: {
     definition,
     schema: checkWebhook,
     logger: deps.logger,
-    concurrency: 4,
+    concurrency: deps.concurrency,
     ...(deps.onInvalid ? { onInvalid: deps.onInvalid } : {}),
     handle: async ({ body, deliveryCount, streamSequence, subject, raw }) => {
       if (body.type === 'calcom.no_show.verified') {

@@ -56,6 +56,8 @@ export function startSyncResultsConsumer(deps: {
   history: AppointmentHistory
   logger: Logger
   onInvalid?: (message: InvalidMessage) => Promise<void>
+  /** Messages handled at once. */
+  concurrency: number
 }): Promise<RunningConsumer> {
   const log = deps.logger.child({ consumer: 'sync-results' })
   return startConsumer({
@@ -63,7 +65,7 @@ export function startSyncResultsConsumer(deps: {
     definition: consumerDefinitions(deps.names).appointmentsSyncResults,
     schema: checkResult,
     logger: deps.logger,
-    concurrency: 4,
+    concurrency: deps.concurrency,
     ...(deps.onInvalid ? { onInvalid: deps.onInvalid } : {}),
     handle: async ({ body, deliveryCount }) => {
       try {

@@ -18,6 +18,15 @@ describe('appointments config', () => {
     expect(() => loadConfig({ ...env, CALSYNC_IDEMPOTENCY_RETENTION: '0s' })).toThrow(ConfigError)
   })
 
+  it('handles 16 messages at once per consumer unless told otherwise', () => {
+    expect(loadConfig(env).consumerConcurrency).toBe(16)
+    expect(loadConfig({ ...env, CALSYNC_CONSUMER_CONCURRENCY: '4' }).consumerConcurrency).toBe(4)
+  })
+
+  it.each(['0', '2.5', 'many'])('refuses CALSYNC_CONSUMER_CONCURRENCY=%s, naming it', (value) => {
+    expect(() => loadConfig({ ...env, CALSYNC_CONSUMER_CONCURRENCY: value })).toThrow(/CALSYNC_CONSUMER_CONCURRENCY/)
+  })
+
   it.each(['soon', '10s,20s', '-5s'])('refuses CALSYNC_UNKNOWN_RESCHEDULE_GRACE=%s, naming it', (value) => {
     let refused: unknown
     try {
