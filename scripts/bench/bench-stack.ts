@@ -29,7 +29,8 @@ export async function startBenchStack(options: {
   const gateway = await startInstance(fleet, entry('webhook-gateway'), 'webhook-gateway', own('webhook-gateway'))
   const sandbox = await startInstance(fleet, entry('calcom-sandbox'), 'calcom-sandbox', {
     CALCOM_SANDBOX_WEBHOOK_URL: `${gateway.url}/webhooks/calcom/{tenantId}`,
-    CALCOM_SANDBOX_RATE_LIMIT: '100000',
+    // Cal.com's own limit per API key: a 429 in any section is calsync overrunning it.
+    CALCOM_SANDBOX_RATE_LIMIT: '120',
     ...own('calcom-sandbox'),
   })
   const appointments = await startInstance(fleet, entry('appointments'), 'appointments', own('appointments'))

@@ -8,7 +8,12 @@
 //   throughput creates from a few clients (answered, and on Cal.com) and a burst of webhooks
 //             applied, per second (CALSYNC_BENCH_CLIENTS, 4);
 //   growth    creates, a burst of webhooks and list windows with a small and a large history
-//             seeded into the database (CALSYNC_BENCH_GROWTH_SIZES, 1000,50000): large/small.
+//             seeded into the database (CALSYNC_BENCH_GROWTH_SIZES, 1000,50000): large/small;
+//   latency   creates sent open-loop at fixed rates (CALSYNC_BENCH_RATES, 2,5,10 per second,
+//             CALSYNC_BENCH_SECONDS each): request → booking on Cal.com, against a direct call;
+//   drain     calcom-sync down for CALSYNC_BENCH_OUTAGE_SECONDS (60) while creates arrive at
+//             5/s for CALSYNC_BENCH_DRAIN_TENANTS tenants (4: few enough that their call budgets,
+//             100 a minute each, are the limit): the drain rate against those budgets, and 429s.
 // Knobs: CALSYNC_BENCH_SECONDS (10, per load run), CALSYNC_BENCH_ROUNDS (3, alternating runs),
 // CALSYNC_BENCH_TENANTS (100), CALSYNC_BENCH_CHANGES (200),
 // CALSYNC_BENCH_LOOKUP_SIZES (1000,20000), CALSYNC_BENCH_KEEP=1 (keep the run's
@@ -23,12 +28,13 @@ import { connect } from '@nats-io/transport-node'
 import { runTenants, tenantsYaml } from '../lib/run-tenants.ts'
 import { startBenchStack } from './bench-stack.ts'
 import { benchCommands } from './commands-bench.ts'
+import { benchDrain, benchLatency } from './delivery-bench.ts'
 import { benchGateway } from './gateway-bench.ts'
 import { benchGrowth } from './growth-bench.ts'
 import { benchLookups } from './lookups-bench.ts'
 import { benchThroughput } from './throughput-bench.ts'
 
-const SECTIONS = ['gateway', 'commands', 'lookups', 'throughput', 'growth'] as const
+const SECTIONS = ['gateway', 'commands', 'lookups', 'throughput', 'growth', 'latency', 'drain'] as const
 type Section = (typeof SECTIONS)[number]
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
@@ -69,6 +75,17 @@ function sizesOf(name: string, fallback: string): [number, number] {
   return [small, large]
 }
 
+function ratesOf(text: string): number[] {
+  const rates = text.split(',').map(Number)
+  if (rates.some((rate) => !Number.isFinite(rate) || rate <= 0)) {
+    throw new Error(`CALSYNC_BENCH_RATES: "${text}" is not a list of positive rates per second`)
+  }
+  return rates
+}
+
+/** calcom-sync's Cal.com call budget per tenant (its default, set here so the drain knows it). */
+const CALLS_PER_MINUTE = 100
+
 async function main(): Promise<number> {
   const chosen = sections()
   const options = {
@@ -79,6 +96,9 @@ async function main(): Promise<number> {
     clients: wholeNumber('CALSYNC_BENCH_CLIENTS', 4),
     lookupSizes: sizesOf('CALSYNC_BENCH_LOOKUP_SIZES', '1000,20000'),
     growthSizes: sizesOf('CALSYNC_BENCH_GROWTH_SIZES', '1000,50000'),
+    rates: ratesOf(process.env.CALSYNC_BENCH_RATES || '2,5,10'),
+    outageSeconds: wholeNumber('CALSYNC_BENCH_OUTAGE_SECONDS', 60),
+    drainTenants: wholeNumber('CALSYNC_BENCH_DRAIN_TENANTS', 4),
   }
   const runDir = mkdtempSync(join(tmpdir(), 'calsync-bench-'))
   const tenants = runTenants(
@@ -129,7 +149,10 @@ async function main(): Promise<number> {
         )
       }
     }
-    if (database && ['commands', 'throughput', 'growth'].some((section) => chosen.includes(section as Section))) {
+    if (
+      database &&
+      ['commands', 'throughput', 'growth', 'latency', 'drain'].some((section) => chosen.includes(section as Section))
+    ) {
       const env = {
         ...process.env,
         NATS_URL: nats.url,
@@ -142,7 +165,12 @@ async function main(): Promise<number> {
         root,
         runDir,
         env,
-        perService: { 'calcom-sync': { CALSYNC_RECONCILE_INTERVAL: '0s' } },
+        perService: {
+          'calcom-sync': {
+            CALSYNC_RECONCILE_INTERVAL: '0s',
+            CALSYNC_CALCOM_CALLS_PER_MINUTE: String(CALLS_PER_MINUTE),
+          },
+        },
       })
       const nc = await connect({ servers: nats.url, name: 'bench' })
       const jsm = await jetstreamManager(nc)
@@ -176,6 +204,29 @@ async function main(): Promise<number> {
           say(
             `growth ${figures.rounds[0].appointments} → ${figures.rounds[1].appointments} appointments, large/small: create ${figures.ratios.create}, webhook apply ${figures.ratios.webhookApply}, list window ${figures.ratios.listWindow}; seeded ${figures.seeding.documents} documents in ${figures.seeding.seconds} s`,
           )
+        }
+        if (chosen.includes('latency')) {
+          report.latency = await benchLatency({
+            stack,
+            jsm,
+            tenants,
+            rates: options.rates,
+            seconds: options.seconds,
+            day: 500,
+            say,
+          })
+        }
+        if (chosen.includes('drain')) {
+          report.drain = await benchDrain({
+            stack,
+            jsm,
+            tenants: tenants.slice(0, options.drainTenants),
+            outageSeconds: options.outageSeconds,
+            perSecond: 5,
+            callsPerMinute: CALLS_PER_MINUTE,
+            day: 520,
+            say,
+          })
         }
       } finally {
         await nc.close()
