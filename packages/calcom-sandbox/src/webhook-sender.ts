@@ -83,8 +83,11 @@ export const webhookSignature = (secret: string, body: string) =>
  */
 export function createWebhookSender(options: WebhookSenderOptions) {
   const timeoutMs = options.timeoutMs ?? 20_000
-  // Its own connection pool, closed with the sandbox, so no socket outlives it.
-  const agent = new Agent({ keepAliveTimeout: 1_000 })
+  // Its own connection pool, closed with the sandbox, so no socket outlives it. Idle sockets are
+  // dropped after 1 s whatever the receiver's Keep-Alive hint says (undici would keep one until a
+  // second before the receiver's own timeout): on a loaded machine that second is not enough, a
+  // reused socket the receiver has just closed fails the delivery with ECONNRESET.
+  const agent = new Agent({ keepAliveTimeout: 1_000, keepAliveMaxTimeout: 1_000 })
   const deliveries: WebhookDelivery[] = []
   let nextSeq = 1
   let retries: WebhookRetries | undefined
