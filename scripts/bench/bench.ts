@@ -12,8 +12,9 @@
 //   latency   creates sent open-loop at fixed rates (CALSYNC_BENCH_RATES, 2,5,10 per second,
 //             CALSYNC_BENCH_SECONDS each): request → booking on Cal.com, against a direct call;
 //   drain     calcom-sync down for CALSYNC_BENCH_OUTAGE_SECONDS (60) while creates arrive at
-//             5/s for CALSYNC_BENCH_DRAIN_TENANTS tenants (4: few enough that their call budgets,
-//             100 a minute each, are the limit): the drain rate against those budgets, and 429s.
+//             5/s for CALSYNC_BENCH_DRAIN_TENANTS tenants (2: few enough that their call budgets,
+//             100 a minute each, are the limit): the drain time against the least those budgets
+//             allow, and 429s.
 // Knobs: CALSYNC_BENCH_SECONDS (10, per load run), CALSYNC_BENCH_ROUNDS (3, alternating runs),
 // CALSYNC_BENCH_TENANTS (100), CALSYNC_BENCH_CHANGES (200),
 // CALSYNC_BENCH_LOOKUP_SIZES (1000,20000), CALSYNC_BENCH_KEEP=1 (keep the run's
@@ -98,7 +99,7 @@ async function main(): Promise<number> {
     growthSizes: sizesOf('CALSYNC_BENCH_GROWTH_SIZES', '1000,50000'),
     rates: ratesOf(process.env.CALSYNC_BENCH_RATES || '2,5,10'),
     outageSeconds: wholeNumber('CALSYNC_BENCH_OUTAGE_SECONDS', 60),
-    drainTenants: wholeNumber('CALSYNC_BENCH_DRAIN_TENANTS', 4),
+    drainTenants: wholeNumber('CALSYNC_BENCH_DRAIN_TENANTS', 2),
   }
   const runDir = mkdtempSync(join(tmpdir(), 'calsync-bench-'))
   const tenants = runTenants(
