@@ -93,7 +93,7 @@ async function seed(
       group.ids.map((appointmentId) => {
         const slot = nextSlot.get(key) ?? 0
         nextSlot.set(key, slot + 1)
-        return { _id: `${key}#${slot}`, tenantId: group.tenantId, day: group.day, appointmentId }
+        return { _id: `${key}#${slot}`, set: key, tenantId: group.tenantId, value: appointmentId }
       }),
     )
     if (slots.length > 0) {

@@ -1,14 +1,25 @@
-import { upsertRacing } from '@calsync/service-kit'
 import { trace } from '@opentelemetry/api'
 import type { Db } from 'mongodb'
 import { type AppointmentsStore, type EventDoc, eventIdOf } from '../appointments/appointments-store.ts'
+import { createSlottedSets, type SlotDoc } from '../appointments/slotted-sets.ts'
 import { entryOfEvent, type HistoryEntry, inOrder } from './history-entries.ts'
 
-interface HistoryDoc {
+/** How notes were kept before slots: one document per appointment (still read). */
+interface LegacyHistoryDoc {
   _id: string
   tenantId: string
   entries: HistoryEntry[]
 }
+
+/** Two notes are the same when every field is (a redelivered message makes the same note). */
+const sameEntry = (a: HistoryEntry, b: HistoryEntry) =>
+  a.at === b.at &&
+  a.what === b.what &&
+  a.who === b.who &&
+  a.version === b.version &&
+  a.bookingUid === b.bookingUid &&
+  a.detail === b.detail &&
+  a.traceId === b.traceId
 
 /** The trace the caller runs in, if telemetry is on (an invalid all-zero id otherwise). */
 export function currentTraceId(): string | null {
@@ -19,11 +30,13 @@ export function currentTraceId(): string | null {
 /**
  * An appointment's story: its versions are read from the events it already has (nothing is
  * written twice), and what changed no version — sync attempts, echoes, double bookings — is noted
- * in one document per appointment, by `_id` only (the lookup FerretDB pushes down). A note is
- * added to a set, so a redelivered message notes nothing new.
+ * in a slotted set per appointment (slotted-sets.ts: notes made at once by two consumers are both
+ * kept, where one document's `$addToSet` lost one on FerretDB), read by `_id` only. A note already
+ * there adds nothing, so a redelivered message notes nothing new.
  */
 export function createAppointmentHistory(deps: { db: Db; store: AppointmentsStore }) {
-  const notes = deps.db.collection<HistoryDoc>('appointment_history')
+  const collection = deps.db.collection<SlotDoc<HistoryEntry>>('appointment_history')
+  const notes = createSlottedSets<HistoryEntry>(collection, sameEntry)
   const { store } = deps
 
   async function versions(tenantId: string, appointmentId: string): Promise<EventDoc[]> {
@@ -44,13 +57,7 @@ export function createAppointmentHistory(deps: { db: Db; store: AppointmentsStor
 
   return {
     async note(tenantId: string, appointmentId: string, entry: HistoryEntry): Promise<void> {
-      await upsertRacing(() =>
-        notes.updateOne(
-          { _id: appointmentId },
-          { $addToSet: { entries: entry }, $setOnInsert: { tenantId } },
-          { upsert: true },
-        ),
-      )
+      await notes.add(appointmentId, tenantId, [entry])
     },
 
     /** The tenant an appointment belongs to (for the operator, who names no tenant). */
@@ -68,8 +75,12 @@ export function createAppointmentHistory(deps: { db: Db; store: AppointmentsStor
         entries.push(entryOfEvent(event, previous))
         if (event.type !== 'appointment.sync_requested') previous = event
       }
-      const noted = await notes.findOne({ _id: appointmentId })
-      if (noted && noted.tenantId === tenantId) entries.push(...noted.entries)
+      // The notes' slots, and in the same read the one document notes were kept in before.
+      const noted = await notes.read([appointmentId], [appointmentId])
+      for (const legacy of noted.also as unknown as LegacyHistoryDoc[]) {
+        if (legacy.tenantId === tenantId) entries.push(...legacy.entries)
+      }
+      for (const slot of noted.slots.get(appointmentId) ?? []) if (slot.tenantId === tenantId) entries.push(slot.value)
       return inOrder(entries)
     },
   }
