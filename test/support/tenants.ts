@@ -65,9 +65,15 @@ export function openInstanceTenants(nc: NatsConnection, names: Names, instance: 
   return instance === 0 ? openTestTenants(nc, names) : openTenantRegistry({ nc, names, logger: quietLogger() })
 }
 
+/**
+ * The day the slots count from, fixed when a test process loads this module: a test running
+ * across midnight UTC once compared a slot made before it with one made after, a week apart.
+ */
+const SLOTS_FROM = new Date()
+
 /** Monday 10:00 UTC, some weeks ahead: always in the future, always minute-aligned. */
 export function futureSlot(dayOffset = 0, hour = 10, minute = 0): string {
-  const date = new Date()
+  const date = new Date(SLOTS_FROM)
   date.setUTCDate(date.getUTCDate() + 28 + ((8 - date.getUTCDay()) % 7) + dayOffset)
   date.setUTCHours(hour, minute, 0, 0)
   return date.toISOString()
