@@ -1,10 +1,12 @@
 // The stack the database sections of the benchmark measure: one process per service (gateway,
 // appointments, calcom-sync) and the Cal.com sandbox, over the run's NATS and database, as
 // `npm start` runs them. Review is not started: nothing here reads it.
+import type { JetStreamManager } from '@nats-io/jetstream'
 import { type FleetEnv, type Instance, startInstance } from '../chaos/fleet.ts'
 import { parsePrometheusText } from '../lib/prometheus-text.ts'
 import type { RunTenant } from '../lib/run-tenants.ts'
 import { findService, type ServiceEntry } from '../services.ts'
+import { waitSettled } from './settled.ts'
 
 export interface BenchStack {
   gateway: Instance
@@ -116,4 +118,48 @@ export async function sandboxControl(stack: BenchStack, path: string, body: unkn
   })
   if (!response.ok) throw new Error(`sandbox ${path} answered ${response.status}: ${await response.text()}`)
   await response.body?.cancel()
+}
+
+/**
+ * The slots a section books: the `index`th change on day `day + offsetDays` after 2031-01-01,
+ * one hour apart per round over the tenants, so no two changes of a section meet.
+ */
+export function benchSlots(tenants: RunTenant[], day: number) {
+  return (index: number, offsetDays: number) =>
+    new Date(Date.UTC(2031, 0, 1 + day + offsetDays, 8) + Math.floor(index / tenants.length) * 60 * 60_000)
+      .toISOString()
+      .replace('.000Z', 'Z')
+}
+
+/** A patient's booking through the API on the tenant's first event type, as its clients make one. */
+export function patientCreate(stack: BenchStack, tenant: RunTenant, start: string, index: number) {
+  return tenantApi(stack, tenant)('POST', '/v1/appointments', {
+    eventTypeId: (tenant.eventTypes[0] as RunTenant['eventTypes'][number]).id,
+    start,
+    attendee: { name: 'Bench Patient', email: `patient-${index}@example.org`, timeZone: 'UTC' },
+  })
+}
+
+/** A customer's booking on Cal.com on the tenant's second event type (its webhook reaches the gateway). */
+export const customerBookingOf = (stack: BenchStack, tenant: RunTenant, start: string) =>
+  customerBooking(stack, tenant, start, (tenant.eventTypes[1] as RunTenant['eventTypes'][number]).id)
+
+/**
+ * `count` customer bookings whose webhooks the sandbox holds, then releases at once: what
+ * reaches the appointments service is a backlog. Seconds from the release until it is applied.
+ */
+export async function heldWebhookBurst(
+  stack: BenchStack,
+  jsm: JetStreamManager,
+  tenants: RunTenant[],
+  count: number,
+  slot: (index: number) => string,
+): Promise<number> {
+  await sandboxControl(stack, '/_sandbox/webhooks/hold', {})
+  for (let index = 0; index < count; index++) {
+    await customerBookingOf(stack, tenants[index % tenants.length] as RunTenant, slot(index))
+  }
+  const released = Date.now()
+  await sandboxControl(stack, '/_sandbox/webhooks/release', {})
+  return ((await waitSettled(jsm, stack.sandbox.url)) - released) / 1000
 }

@@ -4,7 +4,7 @@
 // measured first and taken off, at its rate over the section's time.
 import type { JetStreamManager } from '@nats-io/jetstream'
 import type { RunTenant } from '../lib/run-tenants.ts'
-import { type BenchStack, customerBooking, difference, tenantApi, total } from './bench-stack.ts'
+import { type BenchStack, benchSlots, customerBookingOf, difference, patientCreate, total } from './bench-stack.ts'
 import { waitSettled } from './settled.ts'
 
 export interface CommandsPerChange {
@@ -70,28 +70,18 @@ export async function benchCommands(options: {
     }
     return result
   }
-  const slot = (index: number, offsetDays: number) =>
-    new Date(Date.UTC(2031, 0, 1 + options.day + offsetDays, 8) + Math.floor(index / tenants.length) * 60 * 60_000)
-      .toISOString()
-      .replace('.000Z', 'Z')
+  const slot = benchSlots(tenants, options.day)
 
   const perCreate = await perChange(async () => {
     for (let index = 0; index < count; index++) {
       const tenant = tenants[index % tenants.length] as RunTenant
-      const eventTypeId = (tenant.eventTypes[0] as RunTenant['eventTypes'][number]).id
-      const answer = await tenantApi(stack, tenant)('POST', '/v1/appointments', {
-        eventTypeId,
-        start: slot(index, 0),
-        attendee: { name: 'Bench Patient', email: `patient-${index}@example.org`, timeZone: 'UTC' },
-      })
+      const answer = await patientCreate(stack, tenant, slot(index, 0), index)
       if (answer.status !== 201) throw new Error(`create answered ${answer.status}: ${JSON.stringify(answer.json)}`)
     }
   })
   const perWebhookApplied = await perChange(async () => {
     for (let index = 0; index < count; index++) {
-      const tenant = tenants[index % tenants.length] as RunTenant
-      const eventTypeId = (tenant.eventTypes[1] as RunTenant['eventTypes'][number]).id
-      await customerBooking(stack, tenant, slot(index, 1), eventTypeId)
+      await customerBookingOf(stack, tenants[index % tenants.length] as RunTenant, slot(index, 1))
     }
   })
   const sum = (record: Record<string, number> | undefined) => round(total(new Map(Object.entries(record ?? {}))))

@@ -6,7 +6,7 @@
 import { CALSYNC_METADATA } from '@calsync/contracts'
 import type { JetStreamManager } from '@nats-io/jetstream'
 import type { RunTenant } from '../lib/run-tenants.ts'
-import { type BenchStack, customerBooking, tenantApi } from './bench-stack.ts'
+import { type BenchStack, customerBookingOf, patientCreate } from './bench-stack.ts'
 import { waitSettled } from './settled.ts'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -55,16 +55,36 @@ async function bookedAt(stack: BenchStack): Promise<Map<string, number>> {
   return found
 }
 
+/**
+ * Sends `total` creates at `perSecond`, each at its time whatever the earlier ones are doing (an
+ * open loop), and waits for their answers: when each appointment's request left, and how many
+ * were not 201.
+ */
+async function openLoop(total: number, perSecond: number, create: (index: number) => Promise<string | undefined>) {
+  const sentAt = new Map<string, number>()
+  let failed = 0
+  const started = Date.now()
+  const inFlight: Promise<void>[] = []
+  for (let index = 0; index < total; index++) {
+    await sleep(Math.max(0, started + (index * 1000) / perSecond - Date.now()))
+    const sent = Date.now()
+    inFlight.push(
+      create(index).then((id) => {
+        if (id) sentAt.set(id, sent)
+        else failed++
+      }),
+    )
+  }
+  await Promise.all(inFlight)
+  return { sentAt, failed }
+}
+
 /** A create for slot `index` of a day of its own (days after 2031-01-01), from the tenant `index` picks. */
 function creator(stack: BenchStack, tenants: RunTenant[], day: number) {
   return async (index: number) => {
     const tenant = tenants[index % tenants.length] as RunTenant
     const start = new Date(Date.UTC(2031, 0, 1 + day) + Math.floor(index / tenants.length) * 30 * 60_000).toISOString()
-    const answer = await tenantApi(stack, tenant)('POST', '/v1/appointments', {
-      eventTypeId: (tenant.eventTypes[0] as RunTenant['eventTypes'][number]).id,
-      start,
-      attendee: { name: 'Bench Patient', email: `patient-${index}@example.org`, timeZone: 'UTC' },
-    })
+    const answer = await patientCreate(stack, tenant, start, index)
     return answer.status === 201 ? String(answer.json.id) : undefined
   }
 }
@@ -91,7 +111,7 @@ export async function benchLatency(options: {
     const tenant = tenants[index % tenants.length] as RunTenant
     const start = new Date(Date.UTC(2031, 0, 1 + options.day) + index * 30 * 60_000).toISOString()
     const started = performance.now()
-    await customerBooking(stack, tenant, start, (tenant.eventTypes[1] as RunTenant['eventTypes'][number]).id)
+    await customerBookingOf(stack, tenant, start)
     directMs.push(performance.now() - started)
   }
   const direct = percentiles(directMs)
@@ -100,22 +120,7 @@ export async function benchLatency(options: {
   for (const [n, perSecond] of options.rates.entries()) {
     const create = creator(stack, tenants, options.day + 1 + n)
     const total = Math.round(perSecond * options.seconds)
-    const sentAt = new Map<string, number>()
-    let failed = 0
-    const started = Date.now()
-    const inFlight: Promise<void>[] = []
-    for (let index = 0; index < total; index++) {
-      // Open loop: each request leaves at its time, whatever the earlier ones are doing.
-      await sleep(Math.max(0, started + (index * 1000) / perSecond - Date.now()))
-      const sent = Date.now()
-      inFlight.push(
-        create(index).then((id) => {
-          if (id) sentAt.set(id, sent)
-          else failed++
-        }),
-      )
-    }
-    await Promise.all(inFlight)
+    const { sentAt, failed } = await openLoop(total, perSecond, create)
     await waitSettled(options.jsm, stack.sandbox.url)
     const booked = await bookedAt(stack)
     const toCalcom = percentiles(
@@ -172,20 +177,9 @@ export async function benchDrain(options: {
   await stack.sync.stop()
   const create = creator(stack, tenants, options.day)
   const total = Math.round(options.perSecond * options.outageSeconds)
-  const ids: string[] = []
-  let failed = 0
   const started = Date.now()
-  const inFlight: Promise<void>[] = []
-  for (let index = 0; index < total; index++) {
-    await sleep(Math.max(0, started + (index * 1000) / options.perSecond - Date.now()))
-    inFlight.push(
-      create(index).then((id) => {
-        if (id) ids.push(id)
-        else failed++
-      }),
-    )
-  }
-  await Promise.all(inFlight)
+  const { sentAt, failed } = await openLoop(total, options.perSecond, create)
+  const ids = [...sentAt.keys()]
   await sleep(Math.max(0, started + options.outageSeconds * 1000 - Date.now()))
   await stack.sync.start()
   const restarted = Date.now()
@@ -202,7 +196,7 @@ export async function benchDrain(options: {
   const calcomCalls = requests.filter((request) => request.path.startsWith('/v2/')).length
   const ceilingPerSecond = (tenants.length * options.callsPerMinute) / 60
   const perSecond = ids.length / drainSeconds
-  const perTenant = (calcomCalls / Math.max(1, ids.length)) * (ids.length / tenants.length)
+  const perTenant = calcomCalls / tenants.length
   const budgetSeconds = Math.floor(Math.max(0, perTenant - 1) / options.callsPerMinute) * 60
   const figures: Drain = {
     outageSeconds: options.outageSeconds,

@@ -7,7 +7,7 @@
 import type { JetStreamManager } from '@nats-io/jetstream'
 import { BSON, type Document, MongoClient } from 'mongodb'
 import type { RunTenant } from '../lib/run-tenants.ts'
-import { type BenchStack, customerBooking, sandboxControl, tenantApi } from './bench-stack.ts'
+import { type BenchStack, benchSlots, heldWebhookBurst, patientCreate, tenantApi } from './bench-stack.ts'
 import { waitSettled } from './settled.ts'
 
 export interface GrowthRound {
@@ -136,10 +136,7 @@ async function measure(options: {
 }): Promise<GrowthRound> {
   const { stack, tenants, count } = options
   const tenantOf = (index: number) => tenants[index % tenants.length] as RunTenant
-  const slot = (index: number, offsetDays: number) =>
-    new Date(Date.UTC(2031, 0, 1 + options.day + offsetDays, 8) + Math.floor(index / tenants.length) * 60 * 60_000)
-      .toISOString()
-      .replace('.000Z', 'Z')
+  const slot = benchSlots(tenants, options.day)
   await waitSettled(options.jsm, stack.sandbox.url)
 
   // One create at a time, each timed to its answer; then the stack settles (sync, echo).
@@ -148,24 +145,13 @@ async function measure(options: {
   for (let index = 0; index < count; index++) {
     const tenant = tenantOf(index)
     const started = performance.now()
-    const answer = await tenantApi(stack, tenant)('POST', '/v1/appointments', {
-      eventTypeId: (tenant.eventTypes[0] as RunTenant['eventTypes'][number]).id,
-      start: slot(index, 0),
-      attendee: { name: 'Bench Patient', email: `patient-${index}@example.org`, timeZone: 'UTC' },
-    })
+    const answer = await patientCreate(stack, tenant, slot(index, 0), index)
     createMs.push(performance.now() - started)
     if (answer.status !== 201) failed++
   }
   await waitSettled(options.jsm, stack.sandbox.url)
 
-  await sandboxControl(stack, '/_sandbox/webhooks/hold', {})
-  for (let index = 0; index < count; index++) {
-    const tenant = tenantOf(index)
-    await customerBooking(stack, tenant, slot(index, 1), (tenant.eventTypes[1] as RunTenant['eventTypes'][number]).id)
-  }
-  const released = Date.now()
-  await sandboxControl(stack, '/_sandbox/webhooks/release', {})
-  const appliedSeconds = ((await waitSettled(options.jsm, stack.sandbox.url)) - released) / 1000
+  const appliedSeconds = await heldWebhookBurst(stack, options.jsm, tenants, count, (index) => slot(index, 1))
 
   // A day's window of one tenant, the two days just booked: the same rows at both sizes.
   const listMs: number[] = []
@@ -213,11 +199,8 @@ export async function benchGrowth(options: {
     // One real appointment per tenant, synced to Cal.com and echoed back: the templates.
     const created = new Map<string, string>()
     for (const [index, tenant] of tenants.entries()) {
-      const answer = await tenantApi(stack, tenant)('POST', '/v1/appointments', {
-        eventTypeId: (tenant.eventTypes[0] as RunTenant['eventTypes'][number]).id,
-        start: new Date(Date.UTC(2031, 0, 1 + options.day + 30, 8)).toISOString(),
-        attendee: { name: 'Template Patient', email: `template-${index}@example.org`, timeZone: 'UTC' },
-      })
+      const start = new Date(Date.UTC(2031, 0, 1 + options.day + 30, 8)).toISOString()
+      const answer = await patientCreate(stack, tenant, start, index)
       if (answer.status !== 201) throw new Error(`template create answered ${answer.status}`)
       created.set(String(answer.json.id), tenant.id)
     }

@@ -3,7 +3,7 @@
 // sandbox and released together (applied). The figures to choose the embedded backend by (issue 14).
 import type { JetStreamManager } from '@nats-io/jetstream'
 import type { RunTenant } from '../lib/run-tenants.ts'
-import { type BenchStack, customerBooking, sandboxControl, tenantApi } from './bench-stack.ts'
+import { type BenchStack, benchSlots, heldWebhookBurst, patientCreate } from './bench-stack.ts'
 import { waitSettled } from './settled.ts'
 
 export interface Throughput {
@@ -39,10 +39,7 @@ export async function benchThroughput(options: {
   say: (line: string) => void
 }): Promise<Throughput> {
   const { stack, tenants, count, clients } = options
-  const slot = (index: number, offsetDays: number) =>
-    new Date(Date.UTC(2031, 0, 1 + options.day + offsetDays, 8) + Math.floor(index / tenants.length) * 60 * 60_000)
-      .toISOString()
-      .replace('.000Z', 'Z')
+  const slot = benchSlots(tenants, options.day)
   const tenantOf = (index: number) => tenants[index % tenants.length] as RunTenant
 
   await waitSettled(options.jsm, stack.sandbox.url)
@@ -53,11 +50,7 @@ export async function benchThroughput(options: {
     Array.from({ length: clients }, async () => {
       for (let index = next++; index < count; index = next++) {
         const tenant = tenantOf(index)
-        const answer = await tenantApi(stack, tenant)('POST', '/v1/appointments', {
-          eventTypeId: (tenant.eventTypes[0] as RunTenant['eventTypes'][number]).id,
-          start: slot(index, 0),
-          attendee: { name: 'Bench Patient', email: `patient-${index}@example.org`, timeZone: 'UTC' },
-        })
+        const answer = await patientCreate(stack, tenant, slot(index, 0), index)
         if (answer.status !== 201) failed++
       }
     }),
@@ -68,15 +61,7 @@ export async function benchThroughput(options: {
     `throughput: ${count} creates from ${clients} clients answered in ${answeredSeconds.toFixed(1)} s (${(count / answeredSeconds).toFixed(1)}/s), on Cal.com in ${settledSeconds.toFixed(1)} s (${(count / settledSeconds).toFixed(1)}/s); ${failed} not 201`,
   )
 
-  // Held at the sandbox, then released at once: what reaches the appointments service is a backlog.
-  await sandboxControl(stack, '/_sandbox/webhooks/hold', {})
-  for (let index = 0; index < count; index++) {
-    const tenant = tenantOf(index)
-    await customerBooking(stack, tenant, slot(index, 1), (tenant.eventTypes[1] as RunTenant['eventTypes'][number]).id)
-  }
-  const released = Date.now()
-  await sandboxControl(stack, '/_sandbox/webhooks/release', {})
-  const appliedSeconds = ((await waitSettled(options.jsm, stack.sandbox.url)) - released) / 1000
+  const appliedSeconds = await heldWebhookBurst(stack, options.jsm, tenants, count, (index) => slot(index, 1))
   options.say(
     `throughput: a burst of ${count} customer webhooks applied in ${appliedSeconds.toFixed(1)} s (${(count / appliedSeconds).toFixed(1)}/s)`,
   )

@@ -52,7 +52,7 @@ export function createAppointmentDays(db: Db, markers: Collection<{ _id: string 
     /** The ids filed under these days (a superset of the appointments starting on them). */
     async idsOn(tenantId: string, days: string[]): Promise<string[]> {
       if (days.length === 0) return []
-      const { slots: found } = await sets.read(days.map((day) => dayKey(tenantId, day)))
+      const found = await sets.read(days.map((day) => dayKey(tenantId, day)))
       const ids = [...found.values()].flat().filter((doc) => doc.tenantId === tenantId)
       return [...new Set(ids.map((doc) => doc.value))]
     },

@@ -294,6 +294,9 @@ export function createAppointmentsStore(db: Db) {
 
 export type AppointmentsStore = ReturnType<typeof createAppointmentsStore>
 
+/** Strings in the order the database sorts them (by code unit, not by locale). */
+const byCodeUnits = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
+
 /**
  * One page of a window from the appointments its days name: those of the tenant whose own start
  * is in [from, to) (an id stays in a day it moved away from) and status matches, after the
@@ -310,6 +313,6 @@ export function pageOf(found: AppointmentDoc[], tenantId: string, query: ListQue
         (!status || doc.status === status) &&
         (!after || doc.start > after.start || (doc.start === after.start && doc._id > after.id)),
     )
-    .sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : a._id < b._id ? -1 : a._id > b._id ? 1 : 0))
+    .sort((a, b) => byCodeUnits(a.start, b.start) || byCodeUnits(a._id, b._id))
     .slice(0, query.limit)
 }

@@ -26,25 +26,19 @@ export function createSlottedSets<T>(
   /** Whether two members are the same (adding one already there adds nothing). */
   same: (a: T, b: T) => boolean = (a, b) => a === b,
 ) {
-  /** Each set's slots in order, reading a further batch of a set only while the last was full; `also` rides along. */
-  async function read(
-    sets: string[],
-    also: string[] = [],
-  ): Promise<{ slots: Map<string, SlotDoc<T>[]>; also: SlotDoc<T>[] }> {
+  /** Each set's slots in order, reading a further batch of a set only while the last was full. */
+  async function read(sets: string[]): Promise<Map<string, SlotDoc<T>[]>> {
     const found = new Map(sets.map((set) => [set, [] as SlotDoc<T>[]]))
-    const extra: SlotDoc<T>[] = []
     let open = sets
     for (let batch = 0; open.length > 0; batch++) {
       const ids = open.flatMap((set) =>
         Array.from({ length: SLOTS_PER_READ }, (_, n) => slotId(set, batch * SLOTS_PER_READ + n)),
       )
-      if (batch === 0) ids.push(...also)
       const docs = new Map<string, SlotDoc<T>>()
       for (let at = 0; at < ids.length; at += 256) {
         const filter = { _id: { $in: ids.slice(at, at + 256) } } as Filter<SlotDoc<T>>
         for (const doc of await slots.find(filter).toArray()) docs.set(doc._id, doc as SlotDoc<T>)
       }
-      if (batch === 0) for (const id of also) if (docs.has(id)) extra.push(docs.get(id) as SlotDoc<T>)
       open = open.filter((set) => {
         const members = found.get(set) as SlotDoc<T>[]
         let filled = 0
@@ -57,7 +51,7 @@ export function createSlottedSets<T>(
         return filled === SLOTS_PER_READ
       })
     }
-    return { slots: found, also: extra }
+    return found
   }
 
   return {
@@ -65,7 +59,7 @@ export function createSlottedSets<T>(
 
     /** Adds the members not in the set yet, each in the first free slot (one another writer took: the next). */
     async add(set: string, tenantId: string, values: T[]): Promise<void> {
-      const held = ((await read([set])).slots.get(set) as SlotDoc<T>[]).map((doc) => doc.value)
+      const held = ((await read([set])).get(set) as SlotDoc<T>[]).map((doc) => doc.value)
       let next = held.length
       for (const value of values) {
         if (held.some((member) => same(member, value))) continue

@@ -75,12 +75,12 @@ export function createAppointmentHistory(deps: { db: Db; store: AppointmentsStor
         entries.push(entryOfEvent(event, previous))
         if (event.type !== 'appointment.sync_requested') previous = event
       }
-      // The notes' slots, and in the same read the one document notes were kept in before.
-      const noted = await notes.read([appointmentId], [appointmentId])
-      for (const legacy of noted.also as unknown as LegacyHistoryDoc[]) {
-        if (legacy.tenantId === tenantId) entries.push(...legacy.entries)
+      // The one document notes were kept in before slots, then the slots.
+      const legacy = (await collection.findOne({ _id: appointmentId })) as unknown as LegacyHistoryDoc | null
+      if (legacy?.tenantId === tenantId) entries.push(...legacy.entries)
+      for (const slot of (await notes.read([appointmentId])).get(appointmentId) ?? []) {
+        if (slot.tenantId === tenantId) entries.push(slot.value)
       }
-      for (const slot of noted.slots.get(appointmentId) ?? []) if (slot.tenantId === tenantId) entries.push(slot.value)
       return inOrder(entries)
     },
   }
