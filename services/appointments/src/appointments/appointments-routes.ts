@@ -1,44 +1,14 @@
-import { APPOINTMENT_STATUSES, Attendee } from '@calsync/contracts'
 import { requireInstant } from '@calsync/service-kit'
 import type { FastifyInstance } from 'fastify'
-import Type from 'typebox'
 import type { Authenticate } from '../auth/bearer-auth.ts'
 import { AppointmentNotFoundError, badRequest } from '../errors.ts'
 import type { AppointmentHistory } from '../history/appointment-history.ts'
 import { appointmentIdForKey } from './appointment.ts'
 import { toAppointmentView, toSyncStatusView } from './appointment-view.ts'
+import { CancelBody, CreateBody, IdParams, ListQuery, RescheduleBody } from './appointments-input.ts'
 import type { AppointmentsService } from './appointments-service.ts'
 import { type AppointmentsStore, snapshotOfDoc } from './appointments-store.ts'
 import { fingerprintOf, type Idempotency } from './idempotency.ts'
-
-const CreateBody = Type.Object(
-  {
-    eventTypeId: Type.Integer({ minimum: 1 }),
-    start: Type.String({ format: 'date-time' }),
-    attendee: Attendee,
-    notes: Type.Optional(Type.String({ maxLength: 2000 })),
-  },
-  { additionalProperties: false },
-)
-const CancelBody = Type.Object(
-  { reason: Type.Optional(Type.String({ maxLength: 500 })) },
-  { additionalProperties: false },
-)
-const RescheduleBody = Type.Object({ start: Type.String({ format: 'date-time' }) }, { additionalProperties: false })
-const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) })
-const ListQuery = Type.Object(
-  {
-    from: Type.Optional(Type.String({ format: 'date-time' })),
-    to: Type.Optional(Type.String({ format: 'date-time' })),
-    status: Type.Optional(Type.Enum(APPOINTMENT_STATUSES)),
-    cursor: Type.Optional(Type.String({ maxLength: 300 })),
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200 })),
-  },
-  { additionalProperties: false },
-)
-
-type CreateBody = Type.Static<typeof CreateBody>
-type ListQuery = Type.Static<typeof ListQuery>
 
 function encodeCursor(start: string, id: string): string {
   return Buffer.from(JSON.stringify([start, id])).toString('base64url')
@@ -151,7 +121,7 @@ export async function appointmentsRoutes(
     async (request) => {
       const identity = authenticate(request)
       const id = (request.params as { id: string }).id
-      const { start } = request.body as Type.Static<typeof RescheduleBody>
+      const { start } = request.body as RescheduleBody
       const snapshot = await service.reschedule(identity.tenantId, id, start, identity.initiator)
       return toAppointmentView(snapshot, await store.syncState(identity.tenantId, id))
     },

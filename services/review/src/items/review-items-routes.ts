@@ -24,7 +24,7 @@ const ListQuery = Type.Object(
   },
   { additionalProperties: false },
 )
-const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) })
+const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false })
 const ResolveBody = Type.Object(
   // At least one visible character: the note is what the next operator reads.
   { note: Type.String({ minLength: 1, maxLength: 2000, pattern: '\\S' }) },

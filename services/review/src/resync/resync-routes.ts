@@ -4,10 +4,15 @@ import Type from 'typebox'
 import type { Authenticate } from '../auth/review-auth.ts'
 import type { AppointmentsCommands } from '../commands/appointments-commands.ts'
 
+const MAX_OLDER_THAN_SECONDS = 10 * 366 * 24 * 3600
+
 const ResyncBody = Type.Object(
   {
-    olderThanSeconds: Type.Integer({ minimum: 0 }),
-    statuses: Type.Optional(Type.Array(Type.Enum(RESYNC_STATUSES), { minItems: 1, uniqueItems: true })),
+    // Bounded so the cut-off stays a real date; no sync still waits after ten years.
+    olderThanSeconds: Type.Integer({ minimum: 0, maximum: MAX_OLDER_THAN_SECONDS }),
+    statuses: Type.Optional(
+      Type.Array(Type.Enum(RESYNC_STATUSES), { minItems: 1, maxItems: RESYNC_STATUSES.length, uniqueItems: true }),
+    ),
     dryRun: Type.Boolean(),
   },
   { additionalProperties: false },
