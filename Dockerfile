@@ -43,6 +43,9 @@ COPY services/calcom-sync/src services/calcom-sync/src/
 COPY services/review/src services/review/src/
 # The code stays owned by root and read-only to the process; the services write no files.
 USER node
+# Outside a container a service listens on loopback only (service-kit config.ts); inside one it
+# must listen on every interface, or a published port reaches nothing.
+ENV HOST=0.0.0.0
 EXPOSE 8080 8081 8082 8083 8090
 # On SIGTERM a service closes HTTP, stops its consumers, drains NATS, closes MongoDB and flushes
 # its traces, then exits (packages/service-kit shutdown.ts; Docker's default grace is 10 s).

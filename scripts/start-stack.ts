@@ -84,6 +84,12 @@ function portOf(name: string): number {
 }
 
 async function main() {
+  if (env.CALSYNC_METRICS_PORT) {
+    // Four services on one host cannot share one port: it is for a process or container of its own.
+    throw new Error(
+      'CALSYNC_METRICS_PORT is one port per service process: set it with `npm run service`, not `npm start`',
+    )
+  }
   const dataDir = env.CALSYNC_DATA_DIR ?? `${root}.data`
   const tenantsFile = env.CALSYNC_TENANTS ?? DEMO_TENANTS
   // Read the tenants first: a bad file should stop us before anything starts.

@@ -7,6 +7,7 @@ import { findFreePort } from '@calsync/local-infra'
 import { describe, expect, it } from 'vitest'
 import { loadTenantsWithTokens } from '../scripts/lib/tenants-with-tokens.ts'
 import { eventually } from './support/infra.ts'
+import { accepts, listeningAddresses, otherAddress } from './support/listen-addresses.ts'
 import { type Scrape, scrapeUrl } from './support/prometheus.ts'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
@@ -97,6 +98,7 @@ describe('npm start', () => {
       CALCOM_API_URL: _calcom,
       CALSYNC_ADMIN_TOKEN: _admin,
       CALSYNC_LOG_FORMAT: _format,
+      HOST: _host,
       ...inherited
     } = process.env
     // Short retries, so the demo's outage step waits about a second rather than 36.
@@ -126,6 +128,19 @@ describe('npm start', () => {
         const response = await fetch(`${url}/readyz`)
         expect(response.status, `${name} /readyz`).toBe(200)
         if (name !== 'sandbox') expect(response.headers.get('x-trace-id')).toMatch(/^[0-9a-f]{32}$/)
+      }
+      // HOST is unset: every HTTP port is bound to loopback only, out of reach of the network.
+      const other = otherAddress()
+      for (const variable of [
+        'GATEWAY_PORT',
+        'APPOINTMENTS_PORT',
+        'CALCOM_SYNC_PORT',
+        'REVIEW_PORT',
+        'CALCOM_SANDBOX_PORT',
+      ]) {
+        const port = ports[variable as keyof typeof ports]
+        expect(listeningAddresses(port), `${variable} listening sockets`).toEqual(['127.0.0.1'])
+        if (other) expect(await accepts(other, port), `${variable} on ${other}`).toBe(false)
       }
       expect(stack.collected.output).toMatch(/nats-server: v2\.\d+\.\d+/)
       for (const tenant of ['acme-dental', 'bright-smiles']) {

@@ -24,6 +24,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ferretDbBackend, startRestartableFerretDb, startRestartableNatsServer } from '@calsync/local-infra'
+import { generateRegistryKey } from '@calsync/service-kit'
 import { jetstreamManager } from '@nats-io/jetstream'
 import { connect } from '@nats-io/transport-node'
 import { runTenants, tenantsYaml } from '../lib/run-tenants.ts'
@@ -109,6 +110,8 @@ async function main(): Promise<number> {
   )
   const tenantsFile = join(runDir, 'tenants.yaml')
   writeFileSync(tenantsFile, tenantsYaml(tenants))
+  // One registry key for every service this run starts (they all inherit process.env).
+  process.env.CALSYNC_REGISTRY_KEY ||= generateRegistryKey()
   const nats = await startRestartableNatsServer({ dataDir: runDir })
   const needsDatabase = chosen.some((section) => section !== 'gateway')
   const database = needsDatabase ? await startRestartableFerretDb({ dataDir: runDir }) : undefined

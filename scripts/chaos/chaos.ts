@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { findFreePort, startRestartableFerretDb, startRestartableNatsServer } from '@calsync/local-infra'
+import { generateRegistryKey } from '@calsync/service-kit'
 import { runTenants, tenantsYaml } from '../lib/run-tenants.ts'
 import { createAnswerLog } from './answers.ts'
 import { chaosFigures } from './chaos-figures.ts'
@@ -61,6 +62,7 @@ async function main(): Promise<number> {
         MONGO_URL: database.url,
         CALSYNC_TENANTS: tenantsFile,
         CALSYNC_ADMIN_TOKEN: adminToken,
+        CALSYNC_REGISTRY_KEY: generateRegistryKey(),
         LOG_LEVEL: 'info',
       },
     },

@@ -207,7 +207,10 @@ export async function readCounter(
   name: string,
   labels: Record<string, string>,
 ): Promise<number | undefined> {
-  const answer = await requestJson<string>('GET', `${baseUrl}/metrics`, { headers: { accept: 'text/plain' } })
+  // A stack whose /metrics wants CALSYNC_METRICS_TOKEN is read with the same variable.
+  const token = process.env.CALSYNC_METRICS_TOKEN
+  const headers = { accept: 'text/plain', ...(token ? { authorization: `Bearer ${token}` } : {}) }
+  const answer = await requestJson<string>('GET', `${baseUrl}/metrics`, { headers })
   if (answer.status !== 200 || typeof answer.body !== 'string') return undefined
   return parsePrometheusText(answer.body).value(name, labels) ?? 0
 }

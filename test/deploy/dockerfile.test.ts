@@ -63,6 +63,11 @@ describe('Dockerfile', () => {
     }
   })
 
+  it('listens on every interface inside the container, where the default would be loopback', () => {
+    const env = final?.instructions.filter((item) => item.keyword === 'ENV').flatMap((item) => item.args)
+    expect(env).toContain('HOST=0.0.0.0')
+  })
+
   it('runs as a non-root user with a healthcheck, stops on SIGTERM and carries no package manager', () => {
     expect(runtimeStageProblems(build)).toEqual([])
     const command = final?.instructions.filter((item) => item.keyword === 'CMD').at(-1)

@@ -35,6 +35,7 @@ export async function startServiceProcess(
     output: 'pipe',
     env: {
       ...process.env,
+      // CALSYNC_REGISTRY_KEY among them: the processes share the registry with the in-process instances.
       ...TEST_SECRETS,
       NATS_URL: natsUrl(),
       MONGO_URL: mongoUrl(),

@@ -1,6 +1,6 @@
 import { createCalcomSandbox, sandboxTenantsFrom } from '@calsync/calcom-sandbox'
 import { consumerDefinitions, type Names } from '@calsync/contracts'
-import { createServiceMetrics, ensureConsumer, openTenantRegistry, type TenantRegistry } from '@calsync/service-kit'
+import { createServiceMetrics, ensureConsumer, type TenantRegistry } from '@calsync/service-kit'
 import { jetstream } from '@nats-io/jetstream'
 import type { MongoClient } from 'mongodb'
 import { type AppointmentsHarness, startAppointmentsHarness } from '../../services/appointments/test/support/harness.ts'
@@ -11,10 +11,11 @@ import {
   startComponents as startSync,
 } from '../../services/calcom-sync/src/wiring.ts'
 import { buildApp as buildGateway } from '../../services/webhook-gateway/src/app.ts'
-import { connectTestMongo, connectTestNats, quietLogger, uniqueDbName } from './infra.ts'
+import { connectTestMongo, connectTestNats, uniqueDbName } from './infra.ts'
 import { testInstances } from './instances.ts'
 import { fileLogger, instanceLogger } from './logs.ts'
 import { type RoundRobinForwarder, startRoundRobinForwarder } from './round-robin-forwarder.ts'
+import { openTestRegistry } from './tenants.ts'
 
 export interface StackOptions {
   backoffMs?: number[]
@@ -30,7 +31,7 @@ export interface StackOptions {
 /** What a further process of a service opens of its own: a NATS connection, a tenant view, a database client. */
 async function connectProcess(names: Names) {
   const nc = await connectTestNats()
-  const tenants: TenantRegistry = await openTenantRegistry({ nc, names, logger: quietLogger() })
+  const tenants: TenantRegistry = await openTestRegistry(nc, names)
   const mongo: MongoClient = await connectTestMongo()
   return {
     nc,

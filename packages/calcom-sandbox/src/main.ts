@@ -3,6 +3,7 @@ import {
   ConfigError,
   createEnvReader,
   createLogger,
+  DEFAULT_HOST,
   installShutdown,
   LOG_LEVELS,
   loadTenantsFile,
@@ -14,7 +15,7 @@ import { sandboxTenantsFrom } from './sandbox-tenants.ts'
 runMain('calcom-sandbox', async () => {
   const read = createEnvReader(process.env)
   const port = read.port('CALCOM_SANDBOX_PORT', 8090)
-  const host = read.string('HOST', '0.0.0.0')
+  const host = read.string('HOST', DEFAULT_HOST)
   const tenantsFile = read.string('CALSYNC_TENANTS')
   const webhookUrl = read.optional('CALCOM_SANDBOX_WEBHOOK_URL')
   if (webhookUrl !== undefined && !/^https?:\/\//.test(webhookUrl)) {

@@ -37,14 +37,22 @@ export const TenantFileEntry = Type.Object(
 export type TenantFileEntry = Type.Static<typeof TenantFileEntry>
 
 export const TenantsFile = Type.Object(
-  { tenants: Type.Array(TenantFileEntry, { minItems: 1 }) },
+  {
+    /**
+     * Deployment generation of the file (default 0): an apply never changes or removes a tenant a
+     * file of a newer generation wrote, and removes missing tenants only an older one wrote.
+     */
+    generation: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
+    tenants: Type.Array(TenantFileEntry, { minItems: 1 }),
+  },
   { additionalProperties: false },
 )
 export type TenantsFile = Type.Static<typeof TenantsFile>
 
 /**
- * A tenant as held in the shared registry: tokens only as SHA-256 hex digests, so the registry
- * never holds a bearer token in clear.
+ * A tenant as the tenants file yields it and the registry serves it: tokens only as SHA-256 hex
+ * digests. The registry bucket holds these digests and the Cal.com secrets sealed, and finds
+ * tokens by a keyed digest (service-kit `stored-tenant.ts`).
  */
 export const TenantRecord = Type.Object({
   id: Type.String({ pattern: TENANT_ID_PATTERN }),

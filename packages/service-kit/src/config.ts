@@ -89,6 +89,12 @@ export function createEnvReader(env: Env) {
   }
 }
 
+/**
+ * Where a service listens when HOST is unset: loopback, because the demo tokens are public. Containers
+ * set HOST=0.0.0.0 (Dockerfile, docker-compose.yml) so their port can be published.
+ */
+export const DEFAULT_HOST = '127.0.0.1'
+
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const
 export type LogLevel = (typeof LOG_LEVELS)[number]
 
@@ -107,7 +113,14 @@ export interface BaseConfig {
   otlpExportDelayMs: number | undefined
   host: string
   port: number
+  /** `CALSYNC_METRICS_TOKEN`: when set, `/metrics` wants `Authorization: Bearer <token>`. */
+  metricsToken: string | undefined
+  /** `CALSYNC_METRICS_PORT`: when set, `/metrics` is served on this port only, not on `port`. */
+  metricsPort: number | undefined
 }
+
+/** Shorter than this, a metrics token could be guessed by a scraper's retries. */
+const MIN_METRICS_TOKEN_LENGTH = 16
 
 export interface BaseConfigOptions {
   serviceName: string
@@ -120,6 +133,16 @@ export interface BaseConfigOptions {
 
 export function loadBaseConfig(env: Env, options: BaseConfigOptions): BaseConfig {
   const read = createEnvReader(env)
+  const port = read.port(options.portVariable, options.defaultPort)
+  const metricsToken = read.optional('CALSYNC_METRICS_TOKEN')
+  if (metricsToken !== undefined && metricsToken.length < MIN_METRICS_TOKEN_LENGTH) {
+    throw new ConfigError('CALSYNC_METRICS_TOKEN', `must be at least ${MIN_METRICS_TOKEN_LENGTH} characters`)
+  }
+  const metricsPort =
+    read.optional('CALSYNC_METRICS_PORT') === undefined ? undefined : read.port('CALSYNC_METRICS_PORT', 0)
+  if (metricsPort !== undefined && metricsPort !== 0 && metricsPort === port) {
+    throw new ConfigError('CALSYNC_METRICS_PORT', `must differ from ${options.portVariable} (${port})`)
+  }
   return {
     serviceName: options.serviceName,
     natsUrl: read.string('NATS_URL'),
@@ -130,7 +153,9 @@ export function loadBaseConfig(env: Env, options: BaseConfigOptions): BaseConfig
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     otlpEndpoint: read.optional('OTEL_EXPORTER_OTLP_ENDPOINT'),
     otlpExportDelayMs: read.milliseconds('OTEL_BSP_SCHEDULE_DELAY'),
-    host: read.string('HOST', '0.0.0.0'),
-    port: read.port(options.portVariable, options.defaultPort),
+    host: read.string('HOST', DEFAULT_HOST),
+    port,
+    metricsToken,
+    metricsPort,
   }
 }

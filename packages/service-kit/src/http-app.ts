@@ -3,7 +3,8 @@ import { context, propagation, type Span, SpanKind, SpanStatusCode, trace } from
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from 'fastify'
 import type { Logger } from 'pino'
 import { AppError } from './errors.ts'
-import { PROMETHEUS_CONTENT_TYPE, type ServiceMetrics } from './metrics.ts'
+import type { ServiceMetrics } from './metrics.ts'
+import { registerMetricsRoute } from './metrics-endpoint.ts'
 import { isDatabaseUnavailable } from './mongo.ts'
 
 export type ReadinessChecks = () => Promise<Record<string, boolean>>
@@ -12,7 +13,7 @@ export interface HttpAppOptions {
   logger: Logger
   /** Named checks behind `GET /readyz`: all true → 200, else 503. */
   readiness: ReadinessChecks
-  /** Served as `GET /metrics`, unauthenticated like the health checks. */
+  /** Served as `GET /metrics` as its `access` says: open, behind a token, or only on a port of its own. */
   metrics: ServiceMetrics
   bodyLimit?: number
 }
@@ -110,9 +111,8 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
     const ready = Object.values(checks).every(Boolean)
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks })
   })
-  app.get('/metrics', quiet, async (_request, reply) =>
-    reply.type(PROMETHEUS_CONTENT_TYPE).send(await options.metrics.scrape()),
-  )
+  // With a metrics port of its own, the service port answers 404 here (the not-found handler).
+  if (options.metrics.access.port === undefined) registerMetricsRoute(app, options.metrics)
   return app
 }
 

@@ -6,6 +6,7 @@ export {
   type BaseConfig,
   type BaseConfigOptions,
   createEnvReader,
+  DEFAULT_HOST,
   LOG_LEVELS,
   type LogLevel,
   loadBaseConfig,
@@ -36,10 +37,12 @@ export {
 export {
   createServiceMetrics,
   type Meter,
+  type MetricsAccess,
   PROMETHEUS_CONTENT_TYPE,
   type ServiceMetrics,
   type ServiceMetricsOptions,
 } from './metrics.ts'
+export { bearerTokenMatches, type MetricsServer, startMetricsServer } from './metrics-endpoint.ts'
 export {
   connectMongo,
   insertUnique,
@@ -58,3 +61,4 @@ export { startTelemetry, type Telemetry, type TelemetryOptions } from './telemet
 export { applyTenants, openTenantRegistry, type TenantRegistry, type TokenIdentity } from './tenants/tenant-registry.ts'
 export { loadTenantsFile, parseTenantsFile, sha256Hex, TenantsFileError } from './tenants/tenants-file.ts'
 export { openWebhookActivity, type WebhookActivity } from './webhook-activity.ts'
+export { type LabelSet, labelCombinations, zeroed } from './zeroed-counters.ts'

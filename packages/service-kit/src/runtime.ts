@@ -4,6 +4,7 @@ import type { Db, MongoClient } from 'mongodb'
 import type { BaseConfig } from './config.ts'
 import { createLogger, type Logger } from './logger.ts'
 import type { ServiceMetrics } from './metrics.ts'
+import { type MetricsServer, startMetricsServer } from './metrics-endpoint.ts'
 import { connectMongo, pingMongo } from './mongo.ts'
 import { watchMongo } from './mongo-watchdog.ts'
 import { connectNats } from './nats.ts'
@@ -19,6 +20,8 @@ export interface Runtime {
   telemetry: Telemetry
   /** This process's metrics registry: instruments go on `metrics.meter`, the app serves `/metrics`. */
   metrics: ServiceMetrics
+  /** The `/metrics` listener of `CALSYNC_METRICS_PORT`, when set. */
+  metricsServer: MetricsServer | undefined
   nc: NatsConnection
   js: JetStreamClient
   jsm: JetStreamManager
@@ -47,7 +50,16 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     otlpEndpoint: config.otlpEndpoint,
     exportDelayMs: config.otlpExportDelayMs,
     logger,
+    metricsAccess: { token: config.metricsToken, port: config.metricsPort },
   })
+  // Up before any connection, so a scraper sees the process (and its counters at 0) while it starts.
+  const metricsServer =
+    config.metricsPort === undefined
+      ? undefined
+      : await startMetricsServer({ metrics: telemetry.metrics, host: config.host, port: config.metricsPort, logger })
+  if (metricsServer) {
+    logger.info({ host: config.host, port: metricsServer.port }, 'metrics served on a port of their own')
+  }
   // Validate the tenants file before connecting anywhere: a bad file should fail in milliseconds.
   const fileTenants = config.tenantsFile ? await loadTenantsFile(config.tenantsFile, options.env) : undefined
   const nc = await connectNats({ url: config.natsUrl, name: config.serviceName, logger })
@@ -65,6 +77,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     logger,
     telemetry,
     metrics: telemetry.metrics,
+    metricsServer,
     nc,
     js: jetstream(nc),
     jsm: await jetstreamManager(nc),
@@ -90,6 +103,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
             },
           ]
         : []),
+      ...(metricsServer ? [{ name: 'metrics server', run: () => metricsServer.close() }] : []),
       { name: 'telemetry flush', run: () => telemetry.shutdown() },
     ],
   }

@@ -5,7 +5,7 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http'
 import { NodeSDK } from '@opentelemetry/sdk-node'
 import { BatchSpanProcessor, NoopSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace'
 import type { Logger } from 'pino'
-import { createServiceMetrics, type ServiceMetrics } from './metrics.ts'
+import { createServiceMetrics, type MetricsAccess, type ServiceMetrics } from './metrics.ts'
 
 export interface TelemetryOptions {
   serviceName: string
@@ -16,6 +16,8 @@ export interface TelemetryOptions {
   /** Extra processors, e.g. an in-memory exporter in tests. */
   spanProcessors?: SpanProcessor[]
   logger?: Logger
+  /** How `/metrics` is reached; open on the service port when not given. */
+  metricsAccess?: MetricsAccess
 }
 
 export interface Telemetry {
@@ -58,6 +60,7 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
   const serviceMetrics = createServiceMetrics({
     serviceName: options.serviceName,
     ...(options.logger ? { logger: options.logger } : {}),
+    ...(options.metricsAccess ? { access: options.metricsAccess } : {}),
   })
   metrics.setGlobalMeterProvider(serviceMetrics.provider)
   return {

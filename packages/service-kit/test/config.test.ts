@@ -44,6 +44,26 @@ describe('service config', () => {
     expect(refusal({ OTEL_BSP_SCHEDULE_DELAY: '1s' }).variable).toBe('OTEL_BSP_SCHEDULE_DELAY')
   })
 
+  it('listens on loopback unless HOST says otherwise', () => {
+    expect(loadBaseConfig(env, options).host).toBe('127.0.0.1')
+    expect(loadBaseConfig({ ...env, HOST: '0.0.0.0' }, options).host).toBe('0.0.0.0')
+  })
+
+  it('reads the metrics token and port, refusing a short token and the service port itself', () => {
+    expect(loadBaseConfig(env, options)).toMatchObject({ metricsToken: undefined, metricsPort: undefined })
+    const token = 'metrics-token-0123456789'
+    expect(
+      loadBaseConfig({ ...env, CALSYNC_METRICS_TOKEN: token, CALSYNC_METRICS_PORT: '9464' }, options),
+    ).toMatchObject({ metricsToken: token, metricsPort: 9464 })
+    expect(refusal({ CALSYNC_METRICS_TOKEN: 'short' }).message).toBe(
+      'CALSYNC_METRICS_TOKEN: must be at least 16 characters',
+    )
+    expect(refusal({ CALSYNC_METRICS_PORT: '8081' }).message).toBe(
+      'CALSYNC_METRICS_PORT: must differ from APPOINTMENTS_PORT (8081)',
+    )
+    expect(refusal({ CALSYNC_METRICS_PORT: 'nine' }).variable).toBe('CALSYNC_METRICS_PORT')
+  })
+
   it('reads the span export delay in milliseconds, as OpenTelemetry defines it', () => {
     expect(loadBaseConfig({ ...env, OTEL_BSP_SCHEDULE_DELAY: '100' }, options).otlpExportDelayMs).toBe(100)
     expect(loadBaseConfig(env, options).otlpExportDelayMs).toBeUndefined()

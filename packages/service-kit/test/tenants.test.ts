@@ -1,7 +1,17 @@
-import { applyTenants, openTenantRegistry, parseTenantsFile, sha256Hex, TenantsFileError } from '@calsync/service-kit'
+import type { TenantRecord } from '@calsync/contracts'
+import {
+  applyTenants,
+  openTenantRegistry,
+  parseTenantsDocument,
+  parseTenantsFile,
+  sha256Hex,
+  TenantsFileError,
+} from '@calsync/service-kit'
+import { Kvm } from '@nats-io/kv'
 import type { NatsConnection } from '@nats-io/transport-node'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { connectTestNats, eventually, quietLogger, uniqueNames } from '../../../test/support/infra.ts'
+import { testRegistryKey as key } from '../../../test/support/tenants.ts'
 
 const env = {
   ACME_KEY: 'cal_live_acme_secret_key',
@@ -91,6 +101,13 @@ describe('tenants file', () => {
     expect(failure(twice)).toContain('event type 1001 already belongs to tenant "acme-dental"')
   })
 
+  it('reads the deployment generation, 0 when the file gives none', () => {
+    expect(parseTenantsDocument(valid, env).generation).toBe(0)
+    expect(parseTenantsDocument(`generation: 7\n${valid}`, env).generation).toBe(7)
+    expect(failure(`generation: -1\n${valid}`)).toMatch(/generation must be >= 0/)
+    expect(failure(`generation: 1.5\n${valid}`)).toMatch(/generation must be integer/)
+  })
+
   it('refuses text that is not YAML', () => {
     expect(failure('tenants: [')).toContain('not valid YAML or JSON')
   })
@@ -108,8 +125,8 @@ describe('tenant registry over JetStream KV', () => {
   it('serves tenants to running services and follows changes without a restart', async () => {
     const names = uniqueNames()
     const tenants = parseTenantsFile(valid, env)
-    await applyTenants(nc, names, tenants)
-    const registry = await openTenantRegistry({ nc, names, logger: quietLogger() })
+    await applyTenants(nc, names, tenants, { key })
+    const registry = await openTenantRegistry({ nc, names, logger: quietLogger(), key })
     expect(registry.get('acme-dental')?.name).toBe('Acme Dental')
     expect(registry.identify(env.ACME_PHONE)).toMatchObject({ origin: 'retell', tenant: { id: 'acme-dental' } })
     expect(registry.identify('not-a-token')).toBeUndefined()
@@ -117,13 +134,54 @@ describe('tenant registry over JetStream KV', () => {
     expect(registry.ownerOfEventType(9999)).toBeUndefined()
 
     const renamed = tenants.map((tenant) => ({ ...tenant, name: 'Acme Dental Group' }))
-    await applyTenants(nc, names, renamed)
+    await applyTenants(nc, names, renamed, { key })
     await eventually('the rename to arrive', async () =>
       registry.get('acme-dental')?.name === 'Acme Dental Group' ? true : undefined,
     )
-    await applyTenants(nc, names, [])
+    expect(registry.get('acme-dental')?.calcom.apiKey).toBe(env.ACME_KEY)
+    // A file of the same generation without the tenant leaves it: a sibling instance may have added it.
+    const other = {
+      id: 'other',
+      name: 'Other',
+      calcom: { apiKey: 'k', webhookSecret: 's', eventTypes: [] },
+      tokens: [],
+    }
+    await applyTenants(nc, names, [other], { key })
+    await eventually('the other tenant to arrive', async () => registry.get('other'))
+    expect(registry.get('acme-dental')).toBeDefined()
+    // A newer generation without it removes it.
+    expect((await applyTenants(nc, names, [other], { key, generation: 1 })).removed).toEqual(['acme-dental'])
     await eventually('the removal to arrive', async () => (registry.get('acme-dental') ? undefined : true))
     expect(registry.identify(env.ACME_PHONE)).toBeUndefined()
+    // The older generation's file again does not bring it back.
+    expect(await applyTenants(nc, names, tenants, { key })).toMatchObject({
+      created: [],
+      written: [],
+      newer: ['acme-dental', 'other'],
+    })
+    await registry.stop()
+  })
+
+  it('reads the clear-text records of earlier versions and seals them on the next apply, history included', async () => {
+    const names = uniqueNames()
+    const tenant = parseTenantsFile(valid, env)[0] as TenantRecord
+    const kv = await new Kvm(nc).create(names.buckets.tenants, { history: 5 })
+    await kv.put('acme-dental', JSON.stringify(tenant))
+    await kv.put('acme-dental', JSON.stringify({ ...tenant, name: 'Acme (as an earlier version wrote it)' }))
+    const registry = await openTenantRegistry({ nc, names, logger: quietLogger(), key })
+    expect(registry.get('acme-dental')?.calcom.webhookSecret).toBe(env.ACME_SECRET)
+    expect(registry.identify(env.ACME_PHONE)).toMatchObject({ origin: 'retell', tenant: { id: 'acme-dental' } })
+
+    expect((await applyTenants(nc, names, [tenant], { key })).written).toEqual(['acme-dental'])
+    await eventually('the sealed record to arrive', async () =>
+      registry.get('acme-dental')?.name === 'Acme Dental' ? true : undefined,
+    )
+    expect(registry.identify(env.ACME_PHONE)).toMatchObject({ origin: 'retell', tenant: { id: 'acme-dental' } })
+    const history = []
+    for await (const entry of await kv.history({ key: 'acme-dental' })) history.push(entry.string())
+    expect(history).toHaveLength(1)
+    for (const clear of [env.ACME_KEY, env.ACME_SECRET, sha256Hex(env.ACME_PHONE)])
+      expect(history[0]).not.toContain(clear)
     await registry.stop()
   })
 })

@@ -10,5 +10,14 @@ export interface AppDeps {
 
 /** calcom-sync's HTTP port: health, readiness and metrics only. */
 export function buildApp(deps: AppDeps): FastifyInstance {
-  return createHttpApp({ logger: deps.logger, readiness: deps.readiness, metrics: deps.metrics })
+  return createHttpApp({
+    logger: deps.logger,
+    readiness: deps.readiness,
+    metrics: deps.metrics,
+    api: {
+      title: 'calsync calcom-sync',
+      version: '0.1.0',
+      description: 'The Cal.com sync worker: its HTTP port serves health, readiness and metrics only.',
+    },
+  })
 }

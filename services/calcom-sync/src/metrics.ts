@@ -1,25 +1,70 @@
-import type { Meter } from '@calsync/service-kit'
+import { DRIFT_KINDS, ERROR_CODES } from '@calsync/contracts'
+import { labelCombinations, type Meter, zeroed } from '@calsync/service-kit'
 
 /** How one handling of an appointment event ended, as `calsync_sync_attempts_total` counts it. */
 export type SyncAttemptOutcome = 'succeeded' | 'retrying' | 'failed' | 'skipped'
 
+/** Codes of failures that are retried (calcom-errors.ts; `internal_error`: our database or NATS). */
+const RETRIED_CODES = [
+  ERROR_CODES.calcomNetwork,
+  ERROR_CODES.calcomTimeout,
+  ERROR_CODES.calcomServerError,
+  ERROR_CODES.calcomRateLimited,
+  ERROR_CODES.internal,
+]
+
+/** Codes a sync ends with for good: the terminal ones, and a retried one once its retries are spent. */
+const TERMINAL_CODES = [
+  ERROR_CODES.calcomBadRequest,
+  ERROR_CODES.calcomUnauthorized,
+  ERROR_CODES.calcomForbidden,
+  ERROR_CODES.calcomNotFound,
+  ERROR_CODES.calcomUnprocessable,
+  ERROR_CODES.calcomSlotTaken,
+  ERROR_CODES.calcomBookingCancelled,
+  ERROR_CODES.unknownTenant,
+  ...RETRIED_CODES,
+]
+
+/** Each counter's label sets that start at 0, by metric name (`tenantIds`: the tenants registered at start). */
+export function zeroedLabelSets(tenantIds: readonly string[]) {
+  return {
+    calsync_sync_attempts_total: [
+      ...labelCombinations({ outcome: ['succeeded', 'skipped'], error_code: ['none'] }),
+      ...labelCombinations({ outcome: ['retrying'], error_code: RETRIED_CODES }),
+      ...labelCombinations({ outcome: ['failed'], error_code: TERMINAL_CODES }),
+    ],
+    calsync_reconcile_differences_total: labelCombinations({ tenant: tenantIds, kind: DRIFT_KINDS }),
+  }
+}
+
 /** From 5 ms (a warm local round trip) to 60 s (past the default last retry at 36 s). */
 export const SYNC_LATENCY_BUCKETS_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
 
-/** calcom-sync's instruments; the consumer backlog gauges come from the service kit. */
-export function createSyncMetrics(meter: Meter) {
-  const attempts = meter.createCounter('calsync_sync_attempts_total', {
-    description:
-      'Appointment events handled by calcom-sync: succeeded, retrying (failed, will retry), failed (terminal), skipped (origin calcom)',
-  })
+/**
+ * calcom-sync's instruments; the consumer backlog gauges come from the service kit. Counters start
+ * at 0 for their known label sets (`zeroedLabelSets`).
+ */
+export function createSyncMetrics(meter: Meter, tenantIds: readonly string[]) {
+  const zero = zeroedLabelSets(tenantIds)
+  const attempts = zeroed(
+    meter.createCounter('calsync_sync_attempts_total', {
+      description:
+        'Appointment events handled by calcom-sync: succeeded, retrying (failed, will retry), failed (terminal), skipped (origin calcom)',
+    }),
+    zero.calsync_sync_attempts_total,
+  )
   const latency = meter.createHistogram('calsync_sync_latency_seconds', {
     description: 'From the change (the event time) to Cal.com confirming it',
     unit: 's',
     advice: { explicitBucketBoundaries: SYNC_LATENCY_BUCKETS_SECONDS },
   })
-  const differences = meter.createCounter('calsync_reconcile_differences_total', {
-    description: 'Differences between calsync and Cal.com found by reconcile passes (dry runs excluded), by kind',
-  })
+  const differences = zeroed(
+    meter.createCounter('calsync_reconcile_differences_total', {
+      description: 'Differences between calsync and Cal.com found by reconcile passes (dry runs excluded), by kind',
+    }),
+    zero.calsync_reconcile_differences_total,
+  )
   const silence = new Map<string, number>()
   meter
     .createObservableGauge('calsync_webhook_silence', {

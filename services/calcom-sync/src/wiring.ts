@@ -96,7 +96,10 @@ export async function startComponents(deps: ComponentDeps) {
   const calcom = createCalcomClient({ ...clientOptions, gate })
   const reconcileCalcom = createCalcomClient({ ...clientOptions, gate: reconcileGate })
   const counters = createSyncCounters()
-  const metrics = createSyncMetrics(deps.meter)
+  const metrics = createSyncMetrics(
+    deps.meter,
+    deps.tenants.all().map((tenant) => tenant.id),
+  )
   const worker = await startSyncWorker({
     js: deps.js,
     definition: deps.definition,

@@ -29,7 +29,19 @@ export interface AppDeps {
 
 /** The review API and dashboard (DESIGN §4.5). No env, no listen, no connections. */
 export function buildApp(deps: AppDeps): FastifyInstance {
-  const app = createHttpApp({ logger: deps.logger, readiness: deps.readiness, metrics: deps.metrics })
+  const app = createHttpApp({
+    logger: deps.logger,
+    readiness: deps.readiness,
+    metrics: deps.metrics,
+    api: {
+      title: 'calsync review API',
+      version: '0.1.0',
+      description:
+        'The review queue (what only an operator can settle), sync statistics, bulk re-sync and reconciliation with Cal.com, and the operator dashboard at `/`.',
+      bearerAuth:
+        'A tenant’s token from the tenants file (sees that tenant), or the operator token `CALSYNC_ADMIN_TOKEN` (sees every tenant).',
+    },
+  })
   const routeDeps = { ...deps, clock: deps.clock ?? (() => new Date()) }
   app.register(async (api) => {
     // A missing or bad token is a 401 before anything about the request is looked at.

@@ -51,7 +51,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     rateLimiter: createRateLimiter({ perMinute: deps.config.rateLimitPerMinute, clock }),
     replayWindow: createReplayWindow({ windowMs: deps.config.replayWindowMs, clock }),
     activity: openWebhookActivity({ js: deps.js, names: deps.names, logger: deps.logger, clock }),
-    metrics: createGatewayMetrics(deps.metrics.meter),
+    metrics: createGatewayMetrics(
+      deps.metrics.meter,
+      deps.tenants.all().map((tenant) => tenant.id),
+    ),
   })
   return app
 }

@@ -41,8 +41,18 @@ function expandVariables(value: unknown, env: Env, path: string, source: string)
   return value
 }
 
+/** A tenants file's tenants and the deployment generation it belongs to (0 when not given). */
+export interface TenantsDocument {
+  generation: number
+  tenants: TenantRecord[]
+}
+
 /** Parses and validates a tenants file (YAML or JSON); tokens leave as SHA-256 digests only. */
 export function parseTenantsFile(text: string, env: Env, source = 'tenants file'): TenantRecord[] {
+  return parseTenantsDocument(text, env, source).tenants
+}
+
+export function parseTenantsDocument(text: string, env: Env, source = 'tenants file'): TenantsDocument {
   let document: unknown
   try {
     document = parseYaml(text)
@@ -56,7 +66,7 @@ export function parseTenantsFile(text: string, env: Env, source = 'tenants file'
   const tenantIds = new Set<string>()
   const eventTypeOwners = new Map<number, string>()
   const tokenOwners = new Map<string, string>()
-  return result.value.tenants.map((tenant, index) => {
+  const tenants = result.value.tenants.map((tenant, index) => {
     const at = `tenants[${index}]`
     if (tenantIds.has(tenant.id)) throw new TenantsFileError(`${source}: ${at}.id: duplicate tenant id "${tenant.id}"`)
     tenantIds.add(tenant.id)
@@ -82,14 +92,19 @@ export function parseTenantsFile(text: string, env: Env, source = 'tenants file'
     })
     return { id: tenant.id, name: tenant.name, calcom: tenant.calcom, tokens }
   })
+  return { generation: result.value.generation ?? 0, tenants }
 }
 
 export async function loadTenantsFile(path: string, env: Env): Promise<TenantRecord[]> {
+  return (await loadTenantsDocument(path, env)).tenants
+}
+
+export async function loadTenantsDocument(path: string, env: Env): Promise<TenantsDocument> {
   let text: string
   try {
     text = await readFile(path, 'utf8')
   } catch (error) {
     throw new TenantsFileError(`cannot read tenants file ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`)
   }
-  return parseTenantsFile(text, env, path)
+  return parseTenantsDocument(text, env, path)
 }

@@ -23,6 +23,18 @@ export const CreateBody = Type.Object(
 )
 export type CreateBody = Type.Static<typeof CreateBody>
 
+/** `Idempotency-Key`: printable ASCII without spaces, as idempotency.ts checks it. */
+export const CreateHeaders = Type.Object({
+  'idempotency-key': Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 255,
+      pattern: '^[\\x21-\\x7e]+$',
+      description: 'The same key with the same body answers what the first request answered.',
+    }),
+  ),
+})
+
 export const CancelBody = Type.Object(
   { reason: Type.Optional(Type.String({ maxLength: 500 })) },
   { additionalProperties: false },

@@ -1,14 +1,20 @@
-import { requireInstant } from '@calsync/service-kit'
-import type { FastifyInstance } from 'fastify'
+import { BEARER_SECURITY, requireInstant } from '@calsync/service-kit'
+import type { FastifyInstance, FastifySchema } from 'fastify'
 import type { Authenticate } from '../auth/bearer-auth.ts'
 import { AppointmentNotFoundError, badRequest } from '../errors.ts'
 import type { AppointmentHistory } from '../history/appointment-history.ts'
 import { appointmentIdForKey } from './appointment.ts'
 import { toAppointmentView, toSyncStatusView } from './appointment-view.ts'
-import { CancelBody, CreateBody, IdParams, ListQuery, RescheduleBody } from './appointments-input.ts'
+import { CancelBody, CreateBody, CreateHeaders, IdParams, ListQuery, RescheduleBody } from './appointments-input.ts'
+import { RESPONSES } from './appointments-responses.ts'
 import type { AppointmentsService } from './appointments-service.ts'
 import { type AppointmentsStore, snapshotOfDoc } from './appointments-store.ts'
 import { fingerprintOf, type Idempotency } from './idempotency.ts'
+
+/** A route's schema as the OpenAPI document shows it: every route takes a tenant's bearer token. */
+function docs(summary: string, answers: keyof typeof RESPONSES, input: FastifySchema): FastifySchema {
+  return { summary, tags: ['appointments'], security: BEARER_SECURITY, ...input, response: RESPONSES[answers] }
+}
 
 function encodeCursor(start: string, id: string): string {
   return Buffer.from(JSON.stringify([start, id])).toString('base64url')
@@ -45,79 +51,103 @@ export async function appointmentsRoutes(
     return { snapshot: snapshotOfDoc(doc), doc, sync: await store.syncState(tenantId, id) }
   }
 
-  app.post('/v1/appointments', { schema: { body: CreateBody } }, async (request, reply) => {
-    const identity = authenticate(request)
-    const body = request.body as CreateBody
-    const key = request.headers['idempotency-key']
-    const execute = async () => {
-      // Under a key the id is derived from it: a retry after a lost answer finds the same appointment.
-      const options = typeof key === 'string' ? { id: appointmentIdForKey(identity.tenantId, key) } : {}
-      const snapshot = await service.create(identity.tenantId, body, identity.initiator, options)
-      return {
-        statusCode: 201,
-        body: toAppointmentView(snapshot, await store.syncState(identity.tenantId, snapshot.id)),
+  app.post(
+    '/v1/appointments',
+    { schema: docs('Book an appointment', 'create', { body: CreateBody, headers: CreateHeaders }) },
+    async (request, reply) => {
+      const identity = authenticate(request)
+      const body = request.body as CreateBody
+      const key = request.headers['idempotency-key']
+      const execute = async () => {
+        // Under a key the id is derived from it: a retry after a lost answer finds the same appointment.
+        const options = typeof key === 'string' ? { id: appointmentIdForKey(identity.tenantId, key) } : {}
+        const snapshot = await service.create(identity.tenantId, body, identity.initiator, options)
+        return {
+          statusCode: 201,
+          body: toAppointmentView(snapshot, await store.syncState(identity.tenantId, snapshot.id)),
+        }
       }
-    }
-    const response =
-      typeof key === 'string'
-        ? await idempotency.run(identity.tenantId, key, fingerprintOf(body), execute)
-        : await execute()
-    return reply.code(response.statusCode).send(response.body)
-  })
+      const response =
+        typeof key === 'string'
+          ? await idempotency.run(identity.tenantId, key, fingerprintOf(body), execute)
+          : await execute()
+      return reply.code(response.statusCode).send(response.body)
+    },
+  )
 
-  app.get('/v1/appointments', { schema: { querystring: ListQuery } }, async (request) => {
-    const identity = authenticate(request)
-    const query = request.query as ListQuery
-    const limit = query.limit ?? 50
-    const docs = await store.list(identity.tenantId, {
-      // The schema's date-time lets leap seconds through, where new Date() is Invalid Date.
-      from: query.from === undefined ? undefined : requireInstant(query.from, 'from').toISOString(),
-      to: query.to === undefined ? undefined : requireInstant(query.to, 'to').toISOString(),
-      status: query.status,
-      after: query.cursor ? decodeCursor(query.cursor) : undefined,
-      limit,
-    })
-    const states = await store.syncStatesOf(
-      identity.tenantId,
-      docs.map((doc) => doc._id),
-    )
-    const last = docs.at(-1)
-    return {
-      items: docs.map((doc) => toAppointmentView(snapshotOfDoc(doc), states.get(doc._id))),
-      nextCursor: docs.length === limit && last ? encodeCursor(last.start, last._id) : null,
-    }
-  })
+  app.get(
+    '/v1/appointments',
+    { schema: docs('List appointments', 'list', { querystring: ListQuery }) },
+    async (request) => {
+      const identity = authenticate(request)
+      const query = request.query as ListQuery
+      const limit = query.limit ?? 50
+      const docs = await store.list(identity.tenantId, {
+        // The schema's date-time lets leap seconds through, where new Date() is Invalid Date.
+        from: query.from === undefined ? undefined : requireInstant(query.from, 'from').toISOString(),
+        to: query.to === undefined ? undefined : requireInstant(query.to, 'to').toISOString(),
+        status: query.status,
+        after: query.cursor ? decodeCursor(query.cursor) : undefined,
+        limit,
+      })
+      const states = await store.syncStatesOf(
+        identity.tenantId,
+        docs.map((doc) => doc._id),
+      )
+      const last = docs.at(-1)
+      return {
+        items: docs.map((doc) => toAppointmentView(snapshotOfDoc(doc), states.get(doc._id))),
+        nextCursor: docs.length === limit && last ? encodeCursor(last.start, last._id) : null,
+      }
+    },
+  )
 
-  app.get('/v1/appointments/:id', { schema: { params: IdParams } }, async (request) => {
-    const identity = authenticate(request)
-    const { snapshot, sync } = await view(identity.tenantId, (request.params as { id: string }).id)
-    return toAppointmentView(snapshot, sync)
-  })
+  app.get(
+    '/v1/appointments/:id',
+    { schema: docs('Read an appointment', 'read', { params: IdParams }) },
+    async (request) => {
+      const identity = authenticate(request)
+      const { snapshot, sync } = await view(identity.tenantId, (request.params as { id: string }).id)
+      return toAppointmentView(snapshot, sync)
+    },
+  )
 
-  app.get('/v1/appointments/:id/sync-status', { schema: { params: IdParams } }, async (request) => {
-    const identity = authenticate(request)
-    const { snapshot, doc, sync } = await view(identity.tenantId, (request.params as { id: string }).id)
-    return { ...toSyncStatusView(snapshot, sync), initiatedBy: doc.initiatedBy }
-  })
+  app.get(
+    '/v1/appointments/:id/sync-status',
+    { schema: docs('Where its sync with Cal.com stands', 'syncStatus', { params: IdParams }) },
+    async (request) => {
+      const identity = authenticate(request)
+      const { snapshot, doc, sync } = await view(identity.tenantId, (request.params as { id: string }).id)
+      return { ...toSyncStatusView(snapshot, sync), initiatedBy: doc.initiatedBy }
+    },
+  )
 
-  app.get('/v1/appointments/:id/history', { schema: { params: IdParams } }, async (request) => {
-    const identity = authenticate(request)
-    const id = (request.params as { id: string }).id
-    const entries = await deps.history.read(identity.tenantId, id)
-    if (!entries) throw new AppointmentNotFoundError(id)
-    return { appointmentId: id, entries }
-  })
+  app.get(
+    '/v1/appointments/:id/history',
+    { schema: docs('Its changes and sync steps', 'history', { params: IdParams }) },
+    async (request) => {
+      const identity = authenticate(request)
+      const id = (request.params as { id: string }).id
+      const entries = await deps.history.read(identity.tenantId, id)
+      if (!entries) throw new AppointmentNotFoundError(id)
+      return { appointmentId: id, entries }
+    },
+  )
 
-  app.post('/v1/appointments/:id/cancel', { schema: { params: IdParams, body: CancelBody } }, async (request) => {
-    const identity = authenticate(request)
-    const id = (request.params as { id: string }).id
-    const snapshot = await service.cancel(identity.tenantId, id, identity.initiator)
-    return toAppointmentView(snapshot, await store.syncState(identity.tenantId, id))
-  })
+  app.post(
+    '/v1/appointments/:id/cancel',
+    { schema: docs('Cancel an appointment', 'cancel', { params: IdParams, body: CancelBody }) },
+    async (request) => {
+      const identity = authenticate(request)
+      const id = (request.params as { id: string }).id
+      const snapshot = await service.cancel(identity.tenantId, id, identity.initiator)
+      return toAppointmentView(snapshot, await store.syncState(identity.tenantId, id))
+    },
+  )
 
   app.post(
     '/v1/appointments/:id/reschedule',
-    { schema: { params: IdParams, body: RescheduleBody } },
+    { schema: docs('Move an appointment', 'reschedule', { params: IdParams, body: RescheduleBody }) },
     async (request) => {
       const identity = authenticate(request)
       const id = (request.params as { id: string }).id

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifySchema } from 'fastify'
 
 /**
  * The page and the CSP that allows exactly its one inline style and one inline script. The style
@@ -36,10 +36,20 @@ const FAVICON =
   '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#2f5bea"/>' +
   '<path d="M4 8.5l2.5 2.5L12 5" stroke="#fff" stroke-width="2" fill="none"/></svg>'
 
+/** Public pages: no token (the API calls the page makes carry one). */
+function pageSchema(summary: string, contentType: string): FastifySchema {
+  return {
+    summary,
+    tags: ['dashboard'],
+    produces: [contentType],
+    response: { 200: { type: 'string', description: summary } },
+  }
+}
+
 /** `GET /`: the operator dashboard. The page itself is public; every API call it makes needs a token. */
 export async function dashboardRoutes(app: FastifyInstance) {
   const { html, csp } = loadDashboard()
-  app.get('/', async (_request, reply) =>
+  app.get('/', { schema: pageSchema('The operator dashboard', 'text/html') }, async (_request, reply) =>
     reply
       .header('content-type', 'text/html; charset=utf-8')
       .header('content-security-policy', csp)
@@ -48,7 +58,7 @@ export async function dashboardRoutes(app: FastifyInstance) {
       .header('cache-control', 'no-store')
       .send(html),
   )
-  app.get('/favicon.svg', async (_request, reply) =>
+  app.get('/favicon.svg', { schema: pageSchema('The dashboard’s icon', 'image/svg+xml') }, async (_request, reply) =>
     reply.header('content-type', 'image/svg+xml').header('cache-control', 'max-age=86400').send(FAVICON),
   )
 }

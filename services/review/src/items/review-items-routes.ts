@@ -6,6 +6,7 @@ import type { AppointmentsCommands } from '../commands/appointments-commands.ts'
 import { REPLAY_OF_HEADER } from '../constants.ts'
 import { badRequest, ReviewItemConflictError, ReviewItemNotFoundError } from '../errors.ts'
 import { type StoredMessageReplay, storedMessageOf } from '../replay/stored-message-replay.ts'
+import { reviewApiSchema } from '../review-api-responses.ts'
 import { ITEM_STATUSES, type RetryState, type ReviewItemDoc, toReviewItemView } from './review-item.ts'
 import type { ReviewItemsStore } from './review-items-store.ts'
 
@@ -64,72 +65,84 @@ export async function reviewItemsRoutes(
     return doc
   }
 
-  app.get('/v1/review-items', { schema: { querystring: ListQuery } }, async (request) => {
-    const viewer = authenticate(request)
-    const query = request.query as ListQuery
-    const limit = query.limit ?? 50
-    const docs = await items.list(viewer.tenantId, {
-      status: query.status,
-      kind: query.kind,
-      after: query.cursor ? decodeCursor(query.cursor) : undefined,
-      limit,
-    })
-    const last = docs.at(-1)
-    return {
-      items: docs.map((doc) => toReviewItemView(doc, { withDetail: false })),
-      nextCursor: docs.length === limit && last ? encodeCursor(last.createdAt, last._id) : null,
-    }
-  })
+  app.get(
+    '/v1/review-items',
+    { schema: reviewApiSchema('List review items', 'listItems', { querystring: ListQuery }) },
+    async (request) => {
+      const viewer = authenticate(request)
+      const query = request.query as ListQuery
+      const limit = query.limit ?? 50
+      const docs = await items.list(viewer.tenantId, {
+        status: query.status,
+        kind: query.kind,
+        after: query.cursor ? decodeCursor(query.cursor) : undefined,
+        limit,
+      })
+      const last = docs.at(-1)
+      return {
+        items: docs.map((doc) => toReviewItemView(doc, { withDetail: false })),
+        nextCursor: docs.length === limit && last ? encodeCursor(last.createdAt, last._id) : null,
+      }
+    },
+  )
 
   /**
    * The story of the item's appointments, each as the appointments service tells it, with the
    * item's own opening and resolution among its lines: what the dashboard shows when an item is opened.
    */
-  app.get('/v1/review-items/:id/history', { schema: { params: IdParams } }, async (request) => {
-    const viewer = authenticate(request)
-    const item = await load(viewer.tenantId, (request.params as { id: string }).id)
-    const own = [
-      {
-        at: item.createdAt,
-        what: 'review_opened',
-        who: 'review',
-        version: null,
-        bookingUid: null,
-        detail: `${item.kind}: ${item.errorMessage}`,
-        traceId: null,
-      },
-      ...(item.resolvedAt
-        ? [
-            {
-              at: item.resolvedAt,
-              what: 'review_resolved',
-              who: 'review',
-              version: null,
-              bookingUid: null,
-              detail: item.note ?? 'resolved',
-              traceId: null,
-            },
-          ]
-        : []),
-    ]
-    const appointments = []
-    for (const appointmentId of item.appointmentIds.slice(0, 10)) {
-      const story = await commands
-        .history({ type: 'appointments.history', tenantId: item.tenantId, appointmentId })
-        .catch((error: unknown) => {
-          if ((error as { statusCode?: number }).statusCode === 404) return { appointmentId, entries: [] }
-          throw error
-        })
-      const entries = [...story.entries, ...own].sort((a, b) => Date.parse(a.at) - Date.parse(b.at))
-      appointments.push({ appointmentId, entries })
-    }
-    return { itemId: item._id, entries: item.appointmentIds.length === 0 ? own : undefined, appointments }
-  })
+  app.get(
+    '/v1/review-items/:id/history',
+    { schema: reviewApiSchema('The story of the item’s appointments', 'itemHistory', { params: IdParams }) },
+    async (request) => {
+      const viewer = authenticate(request)
+      const item = await load(viewer.tenantId, (request.params as { id: string }).id)
+      const own = [
+        {
+          at: item.createdAt,
+          what: 'review_opened',
+          who: 'review',
+          version: null,
+          bookingUid: null,
+          detail: `${item.kind}: ${item.errorMessage}`,
+          traceId: null,
+        },
+        ...(item.resolvedAt
+          ? [
+              {
+                at: item.resolvedAt,
+                what: 'review_resolved',
+                who: 'review',
+                version: null,
+                bookingUid: null,
+                detail: item.note ?? 'resolved',
+                traceId: null,
+              },
+            ]
+          : []),
+      ]
+      const appointments = []
+      for (const appointmentId of item.appointmentIds.slice(0, 10)) {
+        const story = await commands
+          .history({ type: 'appointments.history', tenantId: item.tenantId, appointmentId })
+          .catch((error: unknown) => {
+            if ((error as { statusCode?: number }).statusCode === 404) return { appointmentId, entries: [] }
+            throw error
+          })
+        const entries = [...story.entries, ...own].sort((a, b) => Date.parse(a.at) - Date.parse(b.at))
+        appointments.push({ appointmentId, entries })
+      }
+      return { itemId: item._id, entries: item.appointmentIds.length === 0 ? own : undefined, appointments }
+    },
+  )
 
-  app.get('/v1/review-items/:id', { schema: { params: IdParams } }, async (request) => {
-    const viewer = authenticate(request)
-    return toReviewItemView(await load(viewer.tenantId, (request.params as { id: string }).id), { withDetail: true })
-  })
+  app.get(
+    '/v1/review-items/:id',
+    { schema: reviewApiSchema('Read a review item', 'readItem', { params: IdParams }) },
+    async (request) => {
+      const viewer = authenticate(request)
+      return toReviewItemView(await load(viewer.tenantId, (request.params as { id: string }).id), { withDetail: true })
+    },
+  )
 
   // Re-drives the item's appointments; the item stays open until a `sync.succeeded` resolves it.
   async function retryByResync(item: ReviewItemDoc, viewer: Viewer, log: FastifyBaseLogger) {
@@ -198,23 +211,31 @@ export async function reviewItemsRoutes(
     }
   }
 
-  app.post('/v1/review-items/:id/retry', { schema: { params: IdParams } }, async (request) => {
-    const viewer = authenticate(request)
-    const id = (request.params as { id: string }).id
-    const item = await load(viewer.tenantId, id)
-    if (item.status !== 'open') throw new ReviewItemConflictError(`review item ${id} is already resolved`)
-    return REPLAYED_KINDS.has(item.kind)
-      ? retryByReplay(item, viewer, request.log)
-      : retryByResync(item, viewer, request.log)
-  })
+  app.post(
+    '/v1/review-items/:id/retry',
+    { schema: reviewApiSchema('Retry what the item is about', 'retry', { params: IdParams }) },
+    async (request) => {
+      const viewer = authenticate(request)
+      const id = (request.params as { id: string }).id
+      const item = await load(viewer.tenantId, id)
+      if (item.status !== 'open') throw new ReviewItemConflictError(`review item ${id} is already resolved`)
+      return REPLAYED_KINDS.has(item.kind)
+        ? retryByReplay(item, viewer, request.log)
+        : retryByResync(item, viewer, request.log)
+    },
+  )
 
-  app.post('/v1/review-items/:id/resolve', { schema: { params: IdParams, body: ResolveBody } }, async (request) => {
-    const viewer = authenticate(request)
-    const id = (request.params as { id: string }).id
-    const item = await load(viewer.tenantId, id)
-    if (item.status !== 'open') throw new ReviewItemConflictError(`review item ${id} is already resolved`)
-    await items.resolve(id, (request.body as Type.Static<typeof ResolveBody>).note, clock())
-    request.log.info({ itemId: id, by: viewer.requestedBy }, 'review item resolved by an operator')
-    return toReviewItemView(await load(viewer.tenantId, id), { withDetail: false })
-  })
+  app.post(
+    '/v1/review-items/:id/resolve',
+    { schema: reviewApiSchema('Resolve the item with a note', 'resolve', { params: IdParams, body: ResolveBody }) },
+    async (request) => {
+      const viewer = authenticate(request)
+      const id = (request.params as { id: string }).id
+      const item = await load(viewer.tenantId, id)
+      if (item.status !== 'open') throw new ReviewItemConflictError(`review item ${id} is already resolved`)
+      await items.resolve(id, (request.body as Type.Static<typeof ResolveBody>).note, clock())
+      request.log.info({ itemId: id, by: viewer.requestedBy }, 'review item resolved by an operator')
+      return toReviewItemView(await load(viewer.tenantId, id), { withDetail: false })
+    },
+  )
 }

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import Type from 'typebox'
 import type { Authenticate } from '../auth/review-auth.ts'
 import type { AppointmentsCommands } from '../commands/appointments-commands.ts'
+import { reviewApiSchema } from '../review-api-responses.ts'
 
 const MAX_OLDER_THAN_SECONDS = 10 * 366 * 24 * 3600
 
@@ -28,21 +29,25 @@ export async function resyncRoutes(
   app: FastifyInstance,
   deps: { commands: AppointmentsCommands; authenticate: Authenticate },
 ) {
-  app.post('/v1/resync', { schema: { body: ResyncBody } }, async (request) => {
-    const viewer = deps.authenticate(request)
-    const body = request.body as ResyncBody
-    const reply = await deps.commands.resync({
-      type: 'appointments.resync',
-      tenantId: viewer.tenantId,
-      olderThanSeconds: body.olderThanSeconds,
-      ...(body.statuses ? { statuses: body.statuses } : {}),
-      dryRun: body.dryRun,
-      requestedBy: viewer.requestedBy,
-    })
-    request.log.info(
-      { tenantId: viewer.tenantId, dryRun: body.dryRun, matched: reply.matched, dispatched: reply.dispatched },
-      'resync requested',
-    )
-    return { matched: reply.matched, appointmentIds: reply.appointmentIds, dispatched: reply.dispatched }
-  })
+  app.post(
+    '/v1/resync',
+    { schema: reviewApiSchema('Re-drive syncs still pending or failed', 'resync', { body: ResyncBody }) },
+    async (request) => {
+      const viewer = deps.authenticate(request)
+      const body = request.body as ResyncBody
+      const reply = await deps.commands.resync({
+        type: 'appointments.resync',
+        tenantId: viewer.tenantId,
+        olderThanSeconds: body.olderThanSeconds,
+        ...(body.statuses ? { statuses: body.statuses } : {}),
+        dryRun: body.dryRun,
+        requestedBy: viewer.requestedBy,
+      })
+      request.log.info(
+        { tenantId: viewer.tenantId, dryRun: body.dryRun, matched: reply.matched, dispatched: reply.dispatched },
+        'resync requested',
+      )
+      return { matched: reply.matched, appointmentIds: reply.appointmentIds, dispatched: reply.dispatched }
+    },
+  )
 }
