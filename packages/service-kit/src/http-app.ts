@@ -6,6 +6,7 @@ import { AppError } from './errors.ts'
 import type { ServiceMetrics } from './metrics.ts'
 import { registerMetricsRoute } from './metrics-endpoint.ts'
 import { isDatabaseUnavailable } from './mongo.ts'
+import { type ApiDescription, registerOpenApi } from './openapi.ts'
 
 export type ReadinessChecks = () => Promise<Record<string, boolean>>
 
@@ -16,6 +17,8 @@ export interface HttpAppOptions {
   /** Served as `GET /metrics` as its `access` says: open, behind a token, or only on a port of its own. */
   metrics: ServiceMetrics
   bodyLimit?: number
+  /** Heads the service's `GET /openapi.json`; the reference page is at `/docs`. */
+  api?: ApiDescription
 }
 
 declare module 'fastify' {
@@ -45,6 +48,7 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
     // Unknown fields are refused (400), not silently dropped.
     ajv: { customOptions: { removeAdditional: false } },
   })
+  registerOpenApi(app, options.api ?? { title: 'calsync service', version: '0.1.0', description: '' })
 
   // calsync APIs take JSON only: anything else is a 415, not a string handed to a handler.
   app.removeContentTypeParser('text/plain')

@@ -52,6 +52,16 @@ export {
   upsertRacing,
 } from './mongo.ts'
 export { connectNats, ensureConsumer, ensureStream, type NatsOptions } from './nats.ts'
+export {
+  API_REFERENCE_PATH,
+  type ApiDescription,
+  BEARER_SECURITY,
+  ERROR_BODY_SCHEMA_ID,
+  errorResponse,
+  jsonBodyErrors,
+  OPENAPI_PATH,
+  type RouteDocTransform,
+} from './openapi.ts'
 export { appointmentIdsOfMessage, createPoisonReporter, tenantOfSubject } from './poison-reporter.ts'
 export { runMain } from './run-main.ts'
 export { type Runtime, type RuntimeOptions, startRuntime } from './runtime.ts'

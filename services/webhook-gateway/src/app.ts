@@ -39,6 +39,12 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     readiness: deps.readiness,
     metrics: deps.metrics,
     bodyLimit: WEBHOOK_BODY_LIMIT_BYTES,
+    api: {
+      title: 'calsync webhook gateway',
+      version: '0.1.0',
+      description:
+        'Takes Cal.com webhook deliveries, checks them (signature, tenant, replay window, rate limit) and queues them in JetStream.',
+    },
   })
   app.register(webhookRoutes, {
     tenants: deps.tenants,
