@@ -13,6 +13,7 @@ import {
   startNatsServer,
   waitFor,
 } from '@calsync/local-infra'
+import { stackRegistryKey } from './lib/registry-key-file.ts'
 import { loadTenantsWithTokens } from './lib/tenants-with-tokens.ts'
 import { findService, SERVICES, type ServiceEntry } from './services.ts'
 import { chooseLogFormat, createLogLines } from './stack/log-lines.ts'
@@ -94,6 +95,12 @@ async function main() {
   const tenantsFile = env.CALSYNC_TENANTS ?? DEMO_TENANTS
   // Read the tenants first: a bad file should stop us before anything starts.
   const tenants = await loadTenantsWithTokens(tenantsFile, env)
+  const registryKey = stackRegistryKey(dataDir, env)
+  say(
+    registryKey.source === 'environment'
+      ? `tenant registry key ${registryKey.kid} from CALSYNC_REGISTRY_KEY`
+      : `tenant registry key ${registryKey.kid} ${registryKey.source === 'new' ? 'made and kept' : 'kept'} in ${dataDir}/registry-key`,
+  )
   let natsUrl = env.NATS_URL
   let mongoUrl = env.MONGO_URL
   if (!natsUrl) {
@@ -126,6 +133,7 @@ async function main() {
     MONGO_URL: mongoUrl,
     CALSYNC_TENANTS: tenantsFile,
     CALSYNC_ADMIN_TOKEN: adminToken,
+    CALSYNC_REGISTRY_KEY: registryKey.key,
     CALCOM_API_URL: env.CALCOM_API_URL ?? `http://127.0.0.1:${portOf('calcom-sandbox')}`,
     CALCOM_SANDBOX_WEBHOOK_URL:
       env.CALCOM_SANDBOX_WEBHOOK_URL ?? `http://127.0.0.1:${portOf('webhook-gateway')}/webhooks/calcom/{tenantId}`,

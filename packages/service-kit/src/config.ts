@@ -107,6 +107,8 @@ export interface BaseConfig {
   dbName: string
   names: Names
   tenantsFile: string | undefined
+  /** `CALSYNC_REGISTRY_KEY` as given; `startRuntime` checks and reads it before it connects. */
+  registryKey: string | undefined
   logLevel: LogLevel
   otlpEndpoint: string | undefined
   /** `OTEL_BSP_SCHEDULE_DELAY`: milliseconds finished spans wait before a batch export. */
@@ -150,6 +152,7 @@ export function loadBaseConfig(env: Env, options: BaseConfigOptions): BaseConfig
     dbName: read.string('CALSYNC_DB_NAME', options.defaultDbName),
     names: read.names('CALSYNC_NAMESPACE'),
     tenantsFile: read.optional('CALSYNC_TENANTS'),
+    registryKey: read.optional('CALSYNC_REGISTRY_KEY'),
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     otlpEndpoint: read.optional('OTEL_EXPORTER_OTLP_ENDPOINT'),
     otlpExportDelayMs: read.milliseconds('OTEL_BSP_SCHEDULE_DELAY'),

@@ -68,7 +68,23 @@ export { type Runtime, type RuntimeOptions, startRuntime } from './runtime.ts'
 export { installShutdown, type ShutdownOptions, type ShutdownStep } from './shutdown.ts'
 export { getTracer, type SpanOptions, withSpan } from './spans.ts'
 export { startTelemetry, type Telemetry, type TelemetryOptions } from './telemetry.ts'
-export { applyTenants, openTenantRegistry, type TenantRegistry, type TokenIdentity } from './tenants/tenant-registry.ts'
-export { loadTenantsFile, parseTenantsFile, sha256Hex, TenantsFileError } from './tenants/tenants-file.ts'
+export { type ApplyAction, decideApply, type StoredState } from './tenants/apply-decision.ts'
+export { type ApplySummary, applyTenantsTo, type RevisionedStore } from './tenants/apply-tenants.ts'
+export { generateRegistryKey, parseRegistryKey, type RegistryKey } from './tenants/registry-key.ts'
+export { decodeTenant, encodeTenant } from './tenants/stored-tenant.ts'
+export {
+  applyTenants,
+  openTenantRegistry,
+  type TenantRegistry,
+  type TokenIdentity,
+} from './tenants/tenant-registry.ts'
+export {
+  loadTenantsDocument,
+  loadTenantsFile,
+  parseTenantsDocument,
+  parseTenantsFile,
+  sha256Hex,
+  TenantsFileError,
+} from './tenants/tenants-file.ts'
 export { openWebhookActivity, type WebhookActivity } from './webhook-activity.ts'
 export { type LabelSet, labelCombinations, zeroed } from './zeroed-counters.ts'

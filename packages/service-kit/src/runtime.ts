@@ -10,8 +10,9 @@ import { watchMongo } from './mongo-watchdog.ts'
 import { connectNats } from './nats.ts'
 import type { ShutdownStep } from './shutdown.ts'
 import { startTelemetry, type Telemetry } from './telemetry.ts'
+import { parseRegistryKey } from './tenants/registry-key.ts'
 import { applyTenants, openTenantRegistry, type TenantRegistry } from './tenants/tenant-registry.ts'
-import { loadTenantsFile } from './tenants/tenants-file.ts'
+import { loadTenantsDocument } from './tenants/tenants-file.ts'
 
 /** The connections every service holds, opened in dependency order by `startRuntime`. */
 export interface Runtime {
@@ -44,6 +45,8 @@ export interface RuntimeOptions {
 
 export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const { config } = options
+  // Before anything else: without the key no tenant can be read, so fail in milliseconds.
+  const registryKey = parseRegistryKey(config.registryKey)
   const logger = options.logger ?? createLogger({ name: config.serviceName, level: config.logLevel })
   const telemetry = startTelemetry({
     serviceName: config.serviceName,
@@ -61,13 +64,19 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     logger.info({ host: config.host, port: metricsServer.port }, 'metrics served on a port of their own')
   }
   // Validate the tenants file before connecting anywhere: a bad file should fail in milliseconds.
-  const fileTenants = config.tenantsFile ? await loadTenantsFile(config.tenantsFile, options.env) : undefined
+  const file = config.tenantsFile ? await loadTenantsDocument(config.tenantsFile, options.env) : undefined
   const nc = await connectNats({ url: config.natsUrl, name: config.serviceName, logger })
-  if (fileTenants) {
-    await applyTenants(nc, config.names, fileTenants)
-    logger.info({ tenants: fileTenants.length, file: config.tenantsFile }, 'tenants file applied')
+  if (file) {
+    const applied = await applyTenants(nc, config.names, file.tenants, {
+      key: registryKey,
+      generation: file.generation,
+    })
+    logger.info(
+      { tenants: file.tenants.length, generation: file.generation, file: config.tenantsFile, ...applied },
+      'tenants file applied',
+    )
   }
-  const tenants = await openTenantRegistry({ nc, names: config.names, logger })
+  const tenants = await openTenantRegistry({ nc, names: config.names, logger, key: registryKey })
   const mongo = options.useMongo
     ? await connectMongo(config.mongoUrl, config.serviceName, telemetry.metrics.meter)
     : undefined
