@@ -1,7 +1,10 @@
 import type { TenantRecord } from '@calsync/contracts'
 import {
   applyTenants,
+  createLogger,
+  generateRegistryKey,
   openTenantRegistry,
+  parseRegistryKey,
   parseTenantsDocument,
   parseTenantsFile,
   sha256Hex,
@@ -182,6 +185,25 @@ describe('tenant registry over JetStream KV', () => {
     expect(history).toHaveLength(1)
     for (const clear of [env.ACME_KEY, env.ACME_SECRET, sha256Hex(env.ACME_PHONE)])
       expect(history[0]).not.toContain(clear)
+    await registry.stop()
+  })
+
+  it('does not serve a record sealed with another key, and an apply with its own key takes it over', async () => {
+    const names = uniqueNames()
+    const tenants = parseTenantsFile(valid, env)
+    const otherKey = parseRegistryKey(generateRegistryKey())
+    await applyTenants(nc, names, tenants, { key: otherKey })
+    const lines: string[] = []
+    const logger = createLogger({ name: 'test', level: 'error', destination: { write: (line) => lines.push(line) } })
+    const registry = await openTenantRegistry({ nc, names, logger, key })
+    expect(registry.get('acme-dental')).toBeUndefined()
+    expect(registry.identify(env.ACME_PHONE)).toBeUndefined()
+    expect(lines.join('')).toContain('sealed with another registry key')
+    expect(lines.join('')).toContain(otherKey.kid)
+
+    expect((await applyTenants(nc, names, tenants, { key })).written).toEqual(['acme-dental'])
+    await eventually('the tenant under this key', async () => registry.get('acme-dental'))
+    expect(registry.identify(env.ACME_PHONE)?.tenant.calcom.apiKey).toBe(env.ACME_KEY)
     await registry.stop()
   })
 })
