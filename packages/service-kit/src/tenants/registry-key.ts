@@ -31,7 +31,8 @@ export interface RegistryKey {
 }
 
 const HEX_KEY = /^[0-9a-fA-F]{64}$/
-const BASE64_KEY = /^[A-Za-z0-9+/]{43}=$|^[A-Za-z0-9_-]{43}$/
+// Standard or URL-safe alphabet, padded or not: Node's base64 decoder reads both.
+const BASE64_KEY = /^[A-Za-z0-9+/_-]{43}=?$/
 
 /** A fresh key as `CALSYNC_REGISTRY_KEY` takes it, for scripts that start a stack of their own. */
 export function generateRegistryKey(): string {
@@ -41,7 +42,7 @@ export function generateRegistryKey(): string {
 function decodeKey(text: string): Buffer | undefined {
   if (HEX_KEY.test(text)) return Buffer.from(text, 'hex')
   if (BASE64_KEY.test(text)) {
-    const bytes = Buffer.from(text, text.includes('-') || text.includes('_') ? 'base64url' : 'base64')
+    const bytes = Buffer.from(text, 'base64')
     return bytes.length === 32 ? bytes : undefined
   }
   return undefined
