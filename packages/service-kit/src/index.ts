@@ -15,6 +15,7 @@ export { type ConsumerBacklog, type ConsumerBacklogOptions, observeConsumerBackl
 export { countDbCommands, type DbCommandTarget, dbCommandTarget } from './db-command-metrics.ts'
 export { parseDuration, parseDurationList } from './durations.ts'
 export { AppError, ConfigError, DependencyUnavailableError, DuplicateKeyError } from './errors.ts'
+export { ApiText, isStorableText, TEXT_PATTERN, VISIBLE_TEXT_PATTERN } from './api-text.ts'
 export { createHttpApp, type HttpAppOptions, type ReadinessChecks, toErrorResponse } from './http-app.ts'
 export { parseInstant, requireInstant } from './instants.ts'
 export { createLogger, type Logger, type LoggerOptions, REDACTED, redactSecrets } from './logger.ts'

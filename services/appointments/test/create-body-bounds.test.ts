@@ -47,6 +47,9 @@ describe('POST /v1/appointments refuses unbounded input with 400 and changes not
     ['over-long notes', { ...valid, notes: long(2001) }],
     ['an over-long start', { ...valid, start: `${start.slice(0, 19)}.${'0'.repeat(60)}Z` }],
     ['an event type id past the safe integers', { ...valid, eventTypeId: 2 ** 60 }],
+    // The database refuses a string holding NUL.
+    ['a NUL in the attendee name', { ...valid, attendee: { ...attendee, name: 'Dana\u0000Reyes' } }],
+    ['a NUL in the notes', { ...valid, notes: 'ring\u0000twice' }],
   ]
 
   it.each(bodies)('answers 400 bad_request for %s', async (_name, body) => {
@@ -64,6 +67,19 @@ describe('POST /v1/appointments refuses unbounded input with 400 and changes not
     const response = await h.api(PHONE, 'POST', '/v1/appointments', body, { 'idempotency-key': 'bounds-1' })
     expect(response.statusCode).toBe(400)
     expect(await databaseContents(h)).toEqual(before)
+  })
+
+  it.each([
+    ['an id holding NUL', '/v1/appointments/apt%00x'],
+    ['a history id holding NUL', '/v1/appointments/apt%00x/history'],
+    [
+      'a cursor whose content holds NUL',
+      `/v1/appointments?cursor=${Buffer.from(JSON.stringify([start, 'a\u0000'])).toString('base64url')}`,
+    ],
+  ])('answers 400 bad_request, not 500, for %s', async (_name, url) => {
+    const response = await h.api(PHONE, 'GET', url)
+    expect(response.statusCode, response.body).toBe(400)
+    expect(response.json()).toMatchObject({ error: 'bad_request' })
   })
 
   it('left the slot free: the valid booking of it still succeeds', async () => {

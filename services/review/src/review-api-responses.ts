@@ -39,7 +39,11 @@ const itemFields = {
 }
 const ReviewItem = Type.Object(itemFields, { description: 'Something only an operator can settle.' })
 const ReviewItemWithDetail = Type.Object(
-  { ...itemFields, detail: Type.Record(Type.String(), Type.Unknown(), { description: 'What the reporter knew.' }) },
+  // Optional: the view leaves it out when the stored item has none.
+  {
+    ...itemFields,
+    detail: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'What the reporter knew.' })),
+  },
   { description: 'The item with what its reporter knew.' },
 )
 

@@ -1,4 +1,4 @@
-import { BEARER_SECURITY, requireInstant } from '@calsync/service-kit'
+import { BEARER_SECURITY, isStorableText, requireInstant } from '@calsync/service-kit'
 import type { FastifyInstance, FastifySchema } from 'fastify'
 import type { Authenticate } from '../auth/bearer-auth.ts'
 import { AppointmentNotFoundError, badRequest } from '../errors.ts'
@@ -23,7 +23,9 @@ function encodeCursor(start: string, id: string): string {
 function decodeCursor(cursor: string): { start: string; id: string } {
   try {
     const [start, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[]
-    if (typeof start === 'string' && typeof id === 'string') return { start, id }
+    if (typeof start === 'string' && typeof id === 'string' && isStorableText(start) && isStorableText(id)) {
+      return { start, id }
+    }
   } catch {}
   throw badRequest('cursor is not one this API returned')
 }

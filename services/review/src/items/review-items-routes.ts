@@ -1,4 +1,5 @@
 import { REVIEW_KINDS, type ResyncReply, type ReviewKind } from '@calsync/contracts'
+import { ApiText, isStorableText, VISIBLE_TEXT_PATTERN } from '@calsync/service-kit'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import Type from 'typebox'
 import type { Authenticate, Viewer } from '../auth/review-auth.ts'
@@ -20,15 +21,15 @@ const ListQuery = Type.Object(
   {
     status: Type.Optional(Type.Enum(ITEM_STATUSES)),
     kind: Type.Optional(Type.Enum(REVIEW_KINDS)),
-    cursor: Type.Optional(Type.String({ maxLength: 300 })),
+    cursor: Type.Optional(ApiText({ maxLength: 300 })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200 })),
   },
   { additionalProperties: false },
 )
-const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false })
+const IdParams = Type.Object({ id: ApiText({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false })
 const ResolveBody = Type.Object(
   // At least one visible character: the note is what the next operator reads.
-  { note: Type.String({ minLength: 1, maxLength: 2000, pattern: '\\S' }) },
+  { note: Type.String({ minLength: 1, maxLength: 2000, pattern: VISIBLE_TEXT_PATTERN }) },
   { additionalProperties: false },
 )
 
@@ -41,7 +42,9 @@ function encodeCursor(createdAt: string, id: string): string {
 function decodeCursor(cursor: string): { createdAt: string; id: string } {
   try {
     const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[]
-    if (typeof createdAt === 'string' && typeof id === 'string') return { createdAt, id }
+    if (typeof createdAt === 'string' && typeof id === 'string' && isStorableText(createdAt) && isStorableText(id)) {
+      return { createdAt, id }
+    }
   } catch {}
   throw badRequest('cursor is not one this API returned')
 }

@@ -1,3 +1,4 @@
+import { ApiText } from '@calsync/service-kit'
 import type { FastifyInstance } from 'fastify'
 import Type from 'typebox'
 import type { Authenticate } from '../auth/review-auth.ts'
@@ -8,7 +9,7 @@ import type { ReconcileCommands } from './reconcile-commands.ts'
 const ReconcileBody = Type.Object(
   {
     /** The operator's choice of tenant (all when absent); a tenant's token reconciles only its own. */
-    tenantId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    tenantId: Type.Optional(ApiText({ minLength: 1, maxLength: 64 })),
     dryRun: Type.Boolean(),
   },
   { additionalProperties: false },

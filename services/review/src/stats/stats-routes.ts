@@ -1,3 +1,4 @@
+import { ApiText } from '@calsync/service-kit'
 import type { FastifyInstance } from 'fastify'
 import Type from 'typebox'
 import type { Authenticate } from '../auth/review-auth.ts'
@@ -7,10 +8,7 @@ import { reviewApiSchema } from '../review-api-responses.ts'
 import { parseWindow } from './stats-window.ts'
 import type { SyncResultsStore } from './sync-results-store.ts'
 
-const StatsQuery = Type.Object(
-  { window: Type.Optional(Type.String({ maxLength: 16 })) },
-  { additionalProperties: false },
-)
+const StatsQuery = Type.Object({ window: Type.Optional(ApiText({ maxLength: 16 })) }, { additionalProperties: false })
 
 /**
  * `GET /v1/stats/sync` (DESIGN §4.5). Counts are the appointments service's (it owns the sync
