@@ -6,6 +6,7 @@ import {
 } from '@calsync/contracts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { eventually } from '../../../test/support/infra.ts'
+import { createConformance, fetchValidDocument } from '../../../test/support/openapi.ts'
 import { type Stack, startStack } from '../../../test/support/stack.ts'
 import { readStream } from '../../../test/support/streams.ts'
 import { ACME, futureSlot, TEST_SECRETS } from '../../../test/support/tenants.ts'
@@ -203,6 +204,9 @@ describe('the reconciler: calsync equals Cal.com again after webhooks were lost'
       })
       expect(own.statusCode).toBe(200)
       expect(own.json().tenants.map((tenant: { tenantId: string }) => tenant.tenantId)).toEqual([ACME])
+      // The review API's document states the plan exactly as the reconciler answers it.
+      const expectConforms = createConformance(await fetchValidDocument(review.app))
+      expectConforms('POST', '/v1/reconcile', own)
       const foreign = await review.app.inject({
         method: 'POST',
         url: '/v1/reconcile',
@@ -210,6 +214,7 @@ describe('the reconciler: calsync equals Cal.com again after webhooks were lost'
         payload: { tenantId: 'bright-smiles', dryRun: true },
       })
       expect(foreign.statusCode).toBe(404)
+      expectConforms('POST', '/v1/reconcile', foreign)
       const bad = await review.app.inject({
         method: 'POST',
         url: '/v1/reconcile',
@@ -217,6 +222,7 @@ describe('the reconciler: calsync equals Cal.com again after webhooks were lost'
         payload: { dryRun: 'yes' },
       })
       expect(bad.statusCode).toBe(400)
+      expectConforms('POST', '/v1/reconcile', bad)
       expect(await runReconcileCli(['--tenant', '', '--url', url], env, io)).toBe(2)
     } finally {
       await review.close()
