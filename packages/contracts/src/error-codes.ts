@@ -47,6 +47,8 @@ export const ERROR_CODES = {
   // Messaging
   invalidMessage: 'invalid_message',
   maxDeliveries: 'max_deliveries',
+  /** Handling the message stopped the consumer's process twice in a row: parked, not handled again. */
+  handlerCrashed: 'handler_crashed',
 } as const
 
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES]

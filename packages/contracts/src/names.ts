@@ -17,6 +17,8 @@ export interface Names {
     calcomBudget: string
     /** When each tenant's last webhook was accepted (written by the gateways, read by the reconciler). */
     webhookActivity: string
+    /** Which redeliveries died while being handled, so a message that crashes a consumer is parked. */
+    handlingAttempts: string
   }
   subjects: {
     webhook(tenantId: string, trigger: string): string
@@ -62,6 +64,7 @@ export function createNames(namespace = ''): Names {
       tenants: namespace ? `${namespace}_calsync_tenants` : 'calsync_tenants',
       calcomBudget: namespace ? `${namespace}_calsync_calcom_budget` : 'calsync_calcom_budget',
       webhookActivity: namespace ? `${namespace}_calsync_webhook_activity` : 'calsync_webhook_activity',
+      handlingAttempts: namespace ? `${namespace}_calsync_handling_attempts` : 'calsync_handling_attempts',
     },
     subjects: {
       webhook: (tenantId, trigger) => subject('calcom', 'webhook', tenantId, trigger),

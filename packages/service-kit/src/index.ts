@@ -1,6 +1,7 @@
 // @calsync/service-kit — what the four calsync services share: config, logging, tracing,
 // NATS and MongoDB connections, the HTTP app factory, metrics, graceful shutdown and the tenant registry.
 
+export { ApiText, isStorableText, TEXT_PATTERN, VISIBLE_TEXT_PATTERN } from './api-text.ts'
 export { type CommandFailures, sendCommand, serveCommand } from './commands.ts'
 export {
   type BaseConfig,
@@ -15,7 +16,14 @@ export { type ConsumerBacklog, type ConsumerBacklogOptions, observeConsumerBackl
 export { countDbCommands, type DbCommandTarget, dbCommandTarget } from './db-command-metrics.ts'
 export { parseDuration, parseDurationList } from './durations.ts'
 export { AppError, ConfigError, DependencyUnavailableError, DuplicateKeyError } from './errors.ts'
-export { ApiText, isStorableText, TEXT_PATTERN, VISIBLE_TEXT_PATTERN } from './api-text.ts'
+export {
+  type AttemptsRecord,
+  afterSettling,
+  CRASHES_BEFORE_PARKING,
+  type HandlingAttempts,
+  onRedelivery,
+  openHandlingAttempts,
+} from './handling-attempts.ts'
 export { createHttpApp, type HttpAppOptions, type ReadinessChecks, toErrorResponse } from './http-app.ts'
 export { parseInstant, requireInstant } from './instants.ts'
 export { createLogger, type Logger, type LoggerOptions, REDACTED, redactSecrets } from './logger.ts'
@@ -63,7 +71,7 @@ export {
   OPENAPI_PATH,
   type RouteDocTransform,
 } from './openapi.ts'
-export { appointmentIdsOfMessage, createPoisonReporter, tenantOfSubject } from './poison-reporter.ts'
+export { appointmentIdsOfMessage, createPoisonReporter, poisonRequestOf, tenantOfSubject } from './poison-reporter.ts'
 export { runMain } from './run-main.ts'
 export { type Runtime, type RuntimeOptions, startRuntime } from './runtime.ts'
 export { installShutdown, type ShutdownOptions, type ShutdownStep } from './shutdown.ts'

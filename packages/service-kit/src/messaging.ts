@@ -10,6 +10,7 @@ import type { JetStreamClient, JsMsg, PubAck } from '@nats-io/jetstream'
 import { headers as createHeaders } from '@nats-io/transport-node'
 import { type Attributes, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api'
 import type { Logger } from 'pino'
+import { type AttemptsRecord, afterSettling, type HandlingAttempts, onRedelivery } from './handling-attempts.ts'
 import { withSpan } from './spans.ts'
 
 const tracer = trace.getTracer('calsync-messaging')
@@ -83,6 +84,8 @@ export interface InvalidMessage {
   issues: ValidationIssue[]
   deliveryCount: number
   streamSequence: number
+  /** Set when the message is parked because handling it stopped the process this many times. */
+  crashes?: number
 }
 
 export interface ConsumerOptions<T> {
@@ -90,8 +93,13 @@ export interface ConsumerOptions<T> {
   definition: ConsumerDefinition
   schema: SchemaCheck<T>
   handle: (message: ReceivedMessage<T>) => Promise<Outcome>
-  /** Called for a message that fails its schema before it is terminated; default: log only. */
+  /**
+   * Called for a message that fails its schema, or that `attempts` shows crashed the consumer
+   * twice, before it is terminated (parked); default: log only.
+   */
   onInvalid?: (message: InvalidMessage) => Promise<void>
+  /** Where redeliveries note their handling, so a message that kills the process is parked (handling-attempts.ts). */
+  attempts?: HandlingAttempts
   logger: Logger
   /** Messages processed at once. */
   concurrency?: number
@@ -149,12 +157,13 @@ export async function startConsumer<T>(options: ConsumerOptions<T>): Promise<Run
   // may wait long, keep that buffer to one batch.
   const messages = await consumer.consume({ max_messages: options.workingEveryMs ? concurrency : concurrency * 2 })
   const inFlight = new Set<Promise<void>>()
+  const suspects = createLane()
   let running = true
   let stopping = false
 
   const loop = (async () => {
     for await (const msg of messages) {
-      const task = processMessage(msg, options, log).finally(() => inFlight.delete(task))
+      const task = processMessage(msg, options, log, suspects).finally(() => inFlight.delete(task))
       inFlight.add(task)
       if (inFlight.size >= concurrency) await Promise.race(inFlight)
     }
@@ -174,7 +183,7 @@ export async function startConsumer<T>(options: ConsumerOptions<T>): Promise<Run
   }
 }
 
-async function processMessage<T>(msg: JsMsg, options: ConsumerOptions<T>, log: Logger): Promise<void> {
+async function processMessage<T>(msg: JsMsg, options: ConsumerOptions<T>, log: Logger, suspects: Lane): Promise<void> {
   const parent = extractTraceContext(msg.headers)
   const attributes = {
     ...messagingAttributes(msg.subject, 'process'),
@@ -187,22 +196,131 @@ async function processMessage<T>(msg: JsMsg, options: ConsumerOptions<T>, log: L
     parent,
     async (span) => {
       const heartbeat = options.workingEveryMs ? setInterval(() => msg.working(), options.workingEveryMs) : undefined
+      let guard: Guard | undefined
       try {
-        const outcome = await decide(msg, options, log)
+        guard = await guardRedelivery(msg, options, log, suspects)
+        const outcome = guard.kind === 'parked' ? guard.outcome : await decide(msg, options, log)
         span.setAttribute('calsync.outcome', outcome.kind)
         log.trace(
           { subject: msg.subject, seq: msg.seq, deliveryCount: msg.info.deliveryCount, outcome },
           'message settled',
         )
+        // A nak is noted before it is sent: noted after, a death in between would count as a crash.
+        if (guard.kind === 'handle') await noteSettling(msg, options, log, outcome, guard.crashes)
         if (outcome.kind === 'ack') msg.ack()
         else if (outcome.kind === 'nak') msg.nak(outcome.delayMs)
         else msg.term(outcome.reason)
       } finally {
+        if (guard?.kind === 'handle') guard.release()
         clearInterval(heartbeat)
         span.end()
       }
     },
   )
+}
+
+type Guard = { kind: 'handle'; crashes: number; release: () => void } | { kind: 'parked'; outcome: Outcome }
+
+/** Entered one at a time, in order; `enter` resolves to the function that lets the next one in. */
+type Lane = () => Promise<() => void>
+
+function createLane(): Lane {
+  let tail: Promise<void> = Promise.resolve()
+  return async () => {
+    let release: () => void = () => undefined
+    const turn = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    const before = tail
+    tail = before.then(() => turn)
+    await before
+    return release
+  }
+}
+
+const free = () => undefined
+
+/**
+ * Before a redelivery is handled: parks it when the deliveries before it died twice, else notes
+ * that this one started. The notes fail open: without them a message is handled, never parked.
+ */
+async function guardRedelivery<T>(
+  msg: JsMsg,
+  options: ConsumerOptions<T>,
+  log: Logger,
+  suspects: Lane,
+): Promise<Guard> {
+  const { attempts, definition } = options
+  const deliveryCount = msg.info.deliveryCount
+  if (!attempts || deliveryCount < 2) return { kind: 'handle', crashes: 0, release: free }
+  let noted: AttemptsRecord | undefined
+  try {
+    noted = await attempts.get(definition.durable, msg.seq)
+  } catch (error) {
+    log.warn({ err: error, seq: msg.seq }, 'could not read the handling notes of a redelivery; handling it')
+    return { kind: 'handle', crashes: 0, release: free }
+  }
+  const decision = onRedelivery(deliveryCount, noted)
+  if (decision.kind === 'handle') {
+    // Every message in flight dies with the process, not only the one that killed it: suspects
+    // run one at a time (in this process), so a second death is charged to the one that ran.
+    const release = decision.record.crashes > 0 ? await waitForTurn(msg, definition.ackWaitMs, suspects) : free
+    await attempts
+      .put(definition.durable, msg.seq, decision.record)
+      .catch((error: unknown) => log.warn({ err: error, seq: msg.seq }, 'could not note a redelivery'))
+    return { kind: 'handle', crashes: decision.record.crashes, release }
+  }
+  log.error(
+    { subject: msg.subject, seq: msg.seq, deliveryCount, crashes: decision.crashes },
+    'message stopped the consumer twice while handled; parked for review',
+  )
+  try {
+    await options.onInvalid?.({
+      stream: msg.info.stream,
+      consumer: definition.durable,
+      subject: msg.subject,
+      data: msg.data,
+      issues: [],
+      deliveryCount,
+      streamSequence: msg.seq,
+      crashes: decision.crashes,
+    })
+  } catch (error) {
+    log.error({ err: error }, 'could not report a crashing message; will retry')
+    return { kind: 'parked', outcome: nak(errorBackoffMs(deliveryCount, options.errorBackoff)) }
+  }
+  await attempts.forget(definition.durable, msg.seq).catch(() => undefined)
+  return { kind: 'parked', outcome: term('parked: handling it stopped the consumer twice') }
+}
+
+/** Waiting in line is no reason for JetStream to hand the message to another instance. */
+async function waitForTurn(msg: JsMsg, ackWaitMs: number, suspects: Lane): Promise<() => void> {
+  const beat = setInterval(() => msg.working(), Math.max(100, Math.floor(ackWaitMs / 3)))
+  try {
+    return await suspects()
+  } finally {
+    clearInterval(beat)
+  }
+}
+
+async function noteSettling<T>(
+  msg: JsMsg,
+  options: ConsumerOptions<T>,
+  log: Logger,
+  outcome: Outcome,
+  crashes: number,
+): Promise<void> {
+  const { attempts, definition } = options
+  if (!attempts) return
+  const after = afterSettling(outcome.kind, crashes)
+  // A first delivery that settles leaves no note at all: the common path costs nothing.
+  if (!after && msg.info.deliveryCount < 2) return
+  try {
+    if (after) await attempts.put(definition.durable, msg.seq, after)
+    else await attempts.forget(definition.durable, msg.seq)
+  } catch (error) {
+    log.warn({ err: error, seq: msg.seq }, 'could not note how a delivery settled')
+  }
 }
 
 async function decide<T>(msg: JsMsg, options: ConsumerOptions<T>, log: Logger): Promise<Outcome> {

@@ -7,36 +7,50 @@ const PREVIEW_BYTES = 2048
 const MAX_APPOINTMENT_ID_LENGTH = 200
 
 /**
- * Sends a message that failed its schema to the review queue as `poison_message`, so the consumer
- * can terminate it and go on. The tenant is read from the subject's tenant token where there is one;
- * the detail names the stored message, so an operator's retry can replay it.
+ * The review request for a message parked by a consumer: one that failed its schema, or whose
+ * handling crashed the consumer twice. The tenant is read from the subject's tenant token where
+ * there is one; the detail names the stored message, so an operator's retry can replay it. The
+ * cause id depends only on the stored message: reports of it from several services are one item.
  */
+export function poisonRequestOf(names: Names, message: InvalidMessage, at: Date): ReviewRequest {
+  const tenantId = tenantOfSubject(names, message.subject) ?? 'unknown'
+  const why =
+    message.crashes === undefined
+      ? {
+          errorCode: ERROR_CODES.invalidMessage,
+          errorMessage: `message on ${message.subject} failed its schema: ${formatIssues(message.issues)}`,
+        }
+      : {
+          errorCode: ERROR_CODES.handlerCrashed,
+          errorMessage: `handling the message on ${message.subject} stopped the consumer ${message.crashes} times in a row; parked so it cannot stop it again`,
+        }
+  return {
+    type: 'review.requested',
+    kind: 'poison_message',
+    causeId: `poison:${message.stream}:${message.streamSequence}`,
+    tenantId,
+    appointmentIds: appointmentIdsOfMessage(message.data),
+    ...why,
+    attempts: message.deliveryCount,
+    at: at.toISOString(),
+    detail: {
+      stream: message.stream,
+      consumer: message.consumer,
+      subject: message.subject,
+      streamSequence: message.streamSequence,
+      preview: Buffer.from(message.data.subarray(0, PREVIEW_BYTES)).toString('utf8'),
+    },
+  }
+}
+
+/** Sends a parked message to the review queue as `poison_message`, so the consumer can terminate it and go on. */
 export function createPoisonReporter(deps: { js: JetStreamClient; names: Names; clock?: () => Date }) {
   const clock = deps.clock ?? (() => new Date())
   return async function reportPoison(message: InvalidMessage): Promise<void> {
-    const tenantId = tenantOfSubject(deps.names, message.subject) ?? 'unknown'
-    const causeId = `poison:${message.stream}:${message.streamSequence}`
-    const request: ReviewRequest = {
-      type: 'review.requested',
-      kind: 'poison_message',
-      causeId,
-      tenantId,
-      appointmentIds: appointmentIdsOfMessage(message.data),
-      errorCode: ERROR_CODES.invalidMessage,
-      errorMessage: `message on ${message.subject} failed its schema: ${formatIssues(message.issues)}`,
-      attempts: message.deliveryCount,
-      at: clock().toISOString(),
-      detail: {
-        stream: message.stream,
-        consumer: message.consumer,
-        subject: message.subject,
-        streamSequence: message.streamSequence,
-        preview: Buffer.from(message.data.subarray(0, PREVIEW_BYTES)).toString('utf8'),
-      },
-    }
-    await publishMessage(deps.js, deps.names.subjects.review(tenantId, 'poison_message'), request, {
-      msgId: causeId,
-      tenantId,
+    const request = poisonRequestOf(deps.names, message, clock())
+    await publishMessage(deps.js, deps.names.subjects.review(request.tenantId, 'poison_message'), request, {
+      msgId: request.causeId,
+      tenantId: request.tenantId,
     })
   }
 }

@@ -11,15 +11,19 @@ export interface Config extends BaseConfig {
   consumerConcurrency: number
   /**
    * Test-only fault injection: `exit-after-event-write` kills the process right after a change
-   * is durably written and before it is published (proves crash safety, DESIGN §5).
+   * is durably written and before it is published (proves crash safety, DESIGN §5);
+   * `kill-on-poison-webhook` kills it whenever it starts handling a webhook of a booking whose uid
+   * begins `poison-` (stands for a delivery that crashes the process, e.g. out of memory).
    */
-  faultInjection: 'none' | 'exit-after-event-write'
+  faultInjection: (typeof FAULT_INJECTIONS)[number]
 }
 
 /**
  * Chosen by measurement (npm run bench, throughput, FerretDB over PostgreSQL on two cores): 16
  * applied a burst of webhooks at 33–34/s against 23–26/s with 4, creates unchanged.
  */
+const FAULT_INJECTIONS = ['none', 'exit-after-event-write', 'kill-on-poison-webhook'] as const
+
 export const DEFAULT_CONSUMER_CONCURRENCY = 16
 
 export function loadConfig(env: Record<string, string | undefined>): Config {
@@ -41,6 +45,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     unknownRescheduleGraceMs,
     retention,
     consumerConcurrency: read.positiveInteger('CALSYNC_CONSUMER_CONCURRENCY', DEFAULT_CONSUMER_CONCURRENCY),
-    faultInjection: read.oneOf('CALSYNC_FAULT_INJECTION', ['none', 'exit-after-event-write'], 'none'),
+    faultInjection: read.oneOf('CALSYNC_FAULT_INJECTION', FAULT_INJECTIONS, 'none'),
   }
 }

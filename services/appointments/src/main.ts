@@ -37,6 +37,14 @@ runMain('appointments', async () => {
           },
         }
       : {}),
+    ...(config.faultInjection === 'kill-on-poison-webhook'
+      ? {
+          beforeWebhook: (message: { webhook: { payload: { uid?: string; bookingUid?: string } } }) => {
+            const uid = message.webhook.payload.uid ?? message.webhook.payload.bookingUid ?? ''
+            if (uid.startsWith('poison-')) process.kill(process.pid, 'SIGKILL')
+          },
+        }
+      : {}),
   })
   const app = buildApp({
     logger: runtime.logger,

@@ -1,9 +1,10 @@
-import { consumerDefinitions, type Names } from '@calsync/contracts'
+import { consumerDefinitions, type Names, type VerifiedNoShow, type VerifiedWebhook } from '@calsync/contracts'
 import {
   createPoisonReporter,
   type Logger,
   type Meter,
   observeConsumerBacklog,
+  openHandlingAttempts,
   type TenantRegistry,
 } from '@calsync/service-kit'
 import type { JetStreamClient } from '@nats-io/jetstream'
@@ -46,6 +47,8 @@ export interface ComponentDeps {
   relayIntervalMs: number
   /** Runs right after each durable event insert; a throw stops the change there (fault injection in tests). */
   afterEventWrite?: (event: EventDoc) => void | Promise<void>
+  /** Test-only: sees each verified webhook before it is handled (a crash there stands for a fatal one). */
+  beforeWebhook?: (message: VerifiedWebhook | VerifiedNoShow) => void
   /** Runs right before each event insert (tests: another change in between). */
   beforeEventWrite?: (event: EventDoc) => void | Promise<void>
   /** How long a webhook may wait for what it depends on (shorter in tests). */
@@ -163,6 +166,7 @@ export async function startComponents(deps: ComponentDeps) {
     ...(deps.unknownRescheduleGraceMs === undefined ? {} : { unknownRescheduleGraceMs: deps.unknownRescheduleGraceMs }),
   })
   const onInvalid = createPoisonReporter({ js: deps.js, names: deps.names })
+  const attempts = openHandlingAttempts({ js: deps.js, names: deps.names })
   const concurrency = deps.consumerConcurrency ?? DEFAULT_CONSUMER_CONCURRENCY
   const webhooks = await startCalcomWebhookConsumer({
     js: deps.js,
@@ -171,7 +175,9 @@ export async function startComponents(deps: ComponentDeps) {
     logger: deps.logger,
     metrics,
     onInvalid,
+    attempts,
     concurrency,
+    ...(deps.beforeWebhook ? { beforeWebhook: deps.beforeWebhook } : {}),
     ...(deps.webhookWait ? { wait: deps.webhookWait } : {}),
   })
   const syncResults = await startSyncResultsConsumer({
@@ -181,6 +187,7 @@ export async function startComponents(deps: ComponentDeps) {
     history,
     logger: deps.logger,
     onInvalid,
+    attempts,
     concurrency,
   })
   const consumers = consumerDefinitions(deps.names)

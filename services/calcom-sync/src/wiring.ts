@@ -5,6 +5,7 @@ import {
   type Logger,
   type Meter,
   observeConsumerBacklog,
+  openHandlingAttempts,
   type TenantRegistry,
 } from '@calsync/service-kit'
 import type { JetStreamClient } from '@nats-io/jetstream'
@@ -114,6 +115,7 @@ export async function startComponents(deps: ComponentDeps) {
     ...(deps.faultPoint ? { faultPoint: deps.faultPoint } : {}),
     signal: lifetime.signal,
     onInvalid: createPoisonReporter({ js: deps.js, names: deps.names }),
+    attempts: openHandlingAttempts({ js: deps.js, names: deps.names }),
     counters,
     metrics,
   })

@@ -1,5 +1,11 @@
 import type { Names } from '@calsync/contracts'
-import { type Logger, type Meter, observeConsumerBacklog, type TenantRegistry } from '@calsync/service-kit'
+import {
+  type Logger,
+  type Meter,
+  observeConsumerBacklog,
+  openHandlingAttempts,
+  type TenantRegistry,
+} from '@calsync/service-kit'
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream'
 import type { NatsConnection } from '@nats-io/transport-node'
 import type { Db } from 'mongodb'
@@ -44,7 +50,8 @@ export async function startComponents(deps: ComponentDeps) {
   const results = createSyncResultsStore(deps.db)
   await items.ensureIndexes()
   await results.ensureIndexes()
-  const common = { js: deps.js, names: deps.names, items, logger: deps.logger, clock }
+  const attempts = openHandlingAttempts({ js: deps.js, names: deps.names })
+  const common = { js: deps.js, names: deps.names, items, logger: deps.logger, clock, attempts }
   const advisories = await startMaxDeliveriesConsumer({ ...common, jsm: deps.jsm })
   const reviewRequests = await startReviewRequestsConsumer(common)
   const syncResults = await startSyncResultsConsumer({ ...common, results })

@@ -36,10 +36,20 @@ export function endOf(start: Date, eventType: EventTypeMapping): Date {
   return new Date(start.getTime() + eventType.lengthMinutes * MINUTE)
 }
 
-/** The minutes [start, end) occupies; Cal.com times are rounded outwards to whole minutes. */
+/** No appointment lasts longer: event types are at most a day, and Cal.com's longer bookings go to review. */
+export const MAX_APPOINTMENT_MS = 24 * 60 * MINUTE
+
+/**
+ * The minutes [start, end) occupies; Cal.com times are rounded outwards to whole minutes. Throws
+ * (the message is retried, then reviewed) rather than enumerate a span longer than a day: memory
+ * proportional to what a webhook says would let one delivery stop the service for every tenant.
+ */
 export function minutesOf(start: string, end: string): string[] {
   const first = Math.floor(Date.parse(start) / MINUTE) * MINUTE
   const last = Math.ceil(Date.parse(end) / MINUTE) * MINUTE
+  if (!(last - first <= MAX_APPOINTMENT_MS + MINUTE)) {
+    throw new Error(`an appointment from ${start} to ${end} spans more than a day; its minutes are not enumerated`)
+  }
   const minutes: string[] = []
   for (let at = first; at < last; at += MINUTE) minutes.push(new Date(at).toISOString().slice(0, 16))
   return minutes

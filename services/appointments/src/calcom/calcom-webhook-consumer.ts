@@ -3,11 +3,14 @@ import {
   consumerDefinitions,
   createSchemaCheck,
   type Names,
+  type VerifiedNoShow,
+  type VerifiedWebhook,
   WebhookStreamMessage,
 } from '@calsync/contracts'
 import {
   ack,
   errorBackoffMs,
+  type HandlingAttempts,
   type InvalidMessage,
   type Logger,
   nak,
@@ -43,8 +46,12 @@ export function startCalcomWebhookConsumer(deps: {
   metrics: AppointmentsMetrics
   wait?: WebhookWait
   onInvalid?: (message: InvalidMessage) => Promise<void>
+  /** Where redeliveries note their handling, so a message that crashes the process is parked. */
+  attempts?: HandlingAttempts
   /** Messages handled at once. */
   concurrency: number
+  /** Test-only: sees each message before it is handled. */
+  beforeWebhook?: (message: VerifiedWebhook | VerifiedNoShow) => void
 }): Promise<RunningConsumer> {
   const log = deps.logger.child({ consumer: 'calcom-webhooks' })
   const definition: ConsumerDefinition = consumerDefinitions(deps.names).appointmentsWebhooks
@@ -63,7 +70,9 @@ export function startCalcomWebhookConsumer(deps: {
     logger: deps.logger,
     concurrency: deps.concurrency,
     ...(deps.onInvalid ? { onInvalid: deps.onInvalid } : {}),
+    ...(deps.attempts ? { attempts: deps.attempts } : {}),
     handle: async ({ body, deliveryCount, streamSequence, subject, raw }) => {
+      deps.beforeWebhook?.(body)
       if (body.type === 'calcom.no_show.verified') {
         const noted = await deps.handler.noShow(body)
         deps.metrics.webhookProcessed(body.webhook.triggerEvent, noted ? 'applied' : 'stale')

@@ -1,4 +1,5 @@
 import type { AppointmentSnapshot, BookingTrigger, EventTypeMapping } from '@calsync/contracts'
+import { MAX_APPOINTMENT_MS } from '../appointments/appointment.ts'
 import {
   type ChainFact,
   type ChainLink,
@@ -17,7 +18,7 @@ import {
  * in the chain), never by "the appointment was once at this time".
  */
 
-export const MAX_BOOKING_MS = 24 * 60 * 60_000
+export const MAX_BOOKING_MS = MAX_APPOINTMENT_MS
 
 /**
  * What a booking webhook does to the booking it names, whatever its trigger is called: a pending

@@ -2,6 +2,7 @@ import { consumerDefinitions, createSchemaCheck, type Names, SyncResult } from '
 import {
   ack,
   errorBackoffMs,
+  type HandlingAttempts,
   type InvalidMessage,
   type Logger,
   nak,
@@ -56,6 +57,8 @@ export function startSyncResultsConsumer(deps: {
   history: AppointmentHistory
   logger: Logger
   onInvalid?: (message: InvalidMessage) => Promise<void>
+  /** Where redeliveries note their handling, so a message that crashes the process is parked. */
+  attempts?: HandlingAttempts
   /** Messages handled at once. */
   concurrency: number
 }): Promise<RunningConsumer> {
@@ -67,6 +70,7 @@ export function startSyncResultsConsumer(deps: {
     logger: deps.logger,
     concurrency: deps.concurrency,
     ...(deps.onInvalid ? { onInvalid: deps.onInvalid } : {}),
+    ...(deps.attempts ? { attempts: deps.attempts } : {}),
     handle: async ({ body, deliveryCount }) => {
       try {
         if ((await deps.apply(body)) === 'unknown') {

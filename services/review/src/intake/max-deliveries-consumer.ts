@@ -5,7 +5,14 @@ import {
   type StreamDefinition,
   streamDefinitions,
 } from '@calsync/contracts'
-import { ack, type Logger, type RunningConsumer, startConsumer } from '@calsync/service-kit'
+import {
+  ack,
+  type HandlingAttempts,
+  type Logger,
+  poisonRequestOf,
+  type RunningConsumer,
+  startConsumer,
+} from '@calsync/service-kit'
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream'
 import { Type } from 'typebox'
 import type { ReviewItemsStore } from '../items/review-items-store.ts'
@@ -63,6 +70,7 @@ export function startMaxDeliveriesConsumer(deps: {
   items: ReviewItemsStore
   logger: Logger
   clock: () => Date
+  attempts: HandlingAttempts
 }): Promise<RunningConsumer> {
   const log = deps.logger.child({ component: 'max-deliveries' })
 
@@ -82,6 +90,11 @@ export function startMaxDeliveriesConsumer(deps: {
     schema: checkAdvisory,
     logger: deps.logger,
     concurrency: 4,
+    attempts: deps.attempts,
+    // An advisory that crashes the consumer is recorded as the poison message it is.
+    onInvalid: async (message) => {
+      await deps.items.record(poisonRequestOf(deps.names, message, deps.clock()), deps.clock())
+    },
     handle: async ({ body }) => {
       const stored = await fetchStored(body)
       const request = poisonRequestOfAdvisory(deps.names, body, stored, deps.clock())

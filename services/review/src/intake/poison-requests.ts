@@ -1,37 +1,10 @@
-import { ERROR_CODES, formatIssues, type Names, type ReviewRequest } from '@calsync/contracts'
-import { appointmentIdsOfMessage, type InvalidMessage, tenantOfSubject } from '@calsync/service-kit'
+import { ERROR_CODES, type Names, type ReviewRequest } from '@calsync/contracts'
+import { appointmentIdsOfMessage, tenantOfSubject } from '@calsync/service-kit'
 
 const PREVIEW_BYTES = 2048
 
 function preview(data: Uint8Array | undefined): string | null {
   return data ? Buffer.from(data.subarray(0, PREVIEW_BYTES)).toString('utf8') : null
-}
-
-/**
- * A message that failed its schema on one of this service's own consumers. Recorded directly,
- * never republished to the review stream it may have come from; the cause id is the one
- * `createPoisonReporter` uses, so a report of the same message from another service is the same item.
- */
-export function poisonRequestOfInvalid(names: Names, message: InvalidMessage, now: Date): ReviewRequest {
-  const tenantId = tenantOfSubject(names, message.subject) ?? 'unknown'
-  return {
-    type: 'review.requested',
-    kind: 'poison_message',
-    causeId: `poison:${message.stream}:${message.streamSequence}`,
-    tenantId,
-    appointmentIds: appointmentIdsOfMessage(message.data),
-    errorCode: ERROR_CODES.invalidMessage,
-    errorMessage: `message on ${message.subject} failed its schema: ${formatIssues(message.issues)}`,
-    attempts: message.deliveryCount,
-    at: now.toISOString(),
-    detail: {
-      stream: message.stream,
-      consumer: message.consumer,
-      subject: message.subject,
-      streamSequence: message.streamSequence,
-      preview: preview(message.data),
-    },
-  }
 }
 
 /** The fields of a `io.nats.jetstream.advisory.v1.max_deliver` advisory this service uses. */

@@ -1,8 +1,14 @@
 import { consumerDefinitions, createSchemaCheck, type Names, ReviewRequest } from '@calsync/contracts'
-import { ack, type Logger, type RunningConsumer, startConsumer } from '@calsync/service-kit'
+import {
+  ack,
+  type HandlingAttempts,
+  type Logger,
+  poisonRequestOf,
+  type RunningConsumer,
+  startConsumer,
+} from '@calsync/service-kit'
 import type { JetStreamClient } from '@nats-io/jetstream'
 import type { ReviewItemsStore } from '../items/review-items-store.ts'
-import { poisonRequestOfInvalid } from './poison-requests.ts'
 
 const checkRequest = createSchemaCheck(ReviewRequest)
 
@@ -13,6 +19,7 @@ export function startReviewRequestsConsumer(deps: {
   items: ReviewItemsStore
   logger: Logger
   clock: () => Date
+  attempts: HandlingAttempts
 }): Promise<RunningConsumer> {
   const log = deps.logger.child({ component: 'review-requests' })
   return startConsumer({
@@ -21,10 +28,11 @@ export function startReviewRequestsConsumer(deps: {
     schema: checkRequest,
     logger: deps.logger,
     concurrency: 4,
+    attempts: deps.attempts,
     // A schema-invalid review request is itself a poison message; recorded here, since
     // publishing it back to the review stream could loop.
     onInvalid: async (message) => {
-      const outcome = await deps.items.record(poisonRequestOfInvalid(deps.names, message, deps.clock()), deps.clock())
+      const outcome = await deps.items.record(poisonRequestOf(deps.names, message, deps.clock()), deps.clock())
       log.warn({ subject: message.subject, seq: message.streamSequence, outcome }, 'invalid review request recorded')
     },
     handle: async ({ body }) => {

@@ -1,9 +1,15 @@
 import { type ConsumerDefinition, createSchemaCheck, type Names, SyncResult } from '@calsync/contracts'
-import { ack, type Logger, type RunningConsumer, startConsumer } from '@calsync/service-kit'
+import {
+  ack,
+  type HandlingAttempts,
+  type Logger,
+  poisonRequestOf,
+  type RunningConsumer,
+  startConsumer,
+} from '@calsync/service-kit'
 import type { JetStreamClient } from '@nats-io/jetstream'
 import type { ReviewItemsStore } from '../items/review-items-store.ts'
 import type { SyncResultsStore } from '../stats/sync-results-store.ts'
-import { poisonRequestOfInvalid } from './poison-requests.ts'
 
 const checkResult = createSchemaCheck(SyncResult)
 
@@ -31,6 +37,7 @@ export function startSyncResultsConsumer(deps: {
   results: SyncResultsStore
   logger: Logger
   clock: () => Date
+  attempts: HandlingAttempts
 }): Promise<RunningConsumer> {
   const log = deps.logger.child({ component: 'sync-results' })
   return startConsumer({
@@ -39,9 +46,10 @@ export function startSyncResultsConsumer(deps: {
     schema: checkResult,
     logger: deps.logger,
     concurrency: 4,
+    attempts: deps.attempts,
     // Same cause id as the appointments service's report of the same message: one item.
     onInvalid: async (message) => {
-      await deps.items.record(poisonRequestOfInvalid(deps.names, message, deps.clock()), deps.clock())
+      await deps.items.record(poisonRequestOf(deps.names, message, deps.clock()), deps.clock())
     },
     handle: async ({ body, raw }) => {
       const now = deps.clock()
