@@ -137,6 +137,8 @@ describe('MAX_DELIVERIES advisories (the poison-message safety net)', () => {
     const item = await eventually('the poison item', () => r.itemOf(`max_deliveries:${run.stream}:${run.seq}`), 20_000)
     expect(item).toMatchObject({ tenantId: 'unknown', kind: 'poison_message', errorCode: 'max_deliveries' })
     // Another deployment's give-ups on the same server are not ours: none reached this one.
-    expect(await probe.components.items.items.countDocuments({ 'detail.stream': run.stream })).toBe(0)
+    expect(
+      await probe.components.items.items.countDocuments({ causeId: `max_deliveries:${run.stream}:${run.seq}` }),
+    ).toBe(0)
   })
 })

@@ -174,6 +174,36 @@ describe('review requests become review items', () => {
     })
   })
 
+  it('keeps a webhook with hostile keys in an item as it came, without making them field names in the database', async () => {
+    // Cal.com payloads allow any extra field; a secret-holder can send keys MongoDB-wire stores refuse or misread.
+    const hostile = JSON.parse(
+      '{"$where":"1","a.b":{"$gt":""},"__proto__":{"polluted":true},"nested":[{"$x":[[1]]}],"\\u0000":"nul"}',
+    ) as Record<string, unknown>
+    const webhook = {
+      triggerEvent: 'BOOKING_CREATED' as const,
+      createdAt: new Date().toISOString(),
+      payload: {
+        uid: 'bk_hostile_keys_1',
+        eventTypeId: 9998,
+        startTime: '2030-01-08T10:00:00.000Z',
+        endTime: '2030-01-08T10:30:00.000Z',
+        attendees: [{ name: 'Ana', email: 'ana@example.org', timeZone: 'UTC', ...hostile }],
+        ...hostile,
+      },
+    }
+    await createWebhookPublisher({ js: r.js, names: r.names, clock: () => new Date() }).unmapped(
+      ACME,
+      'delivery-hostile-1',
+      webhook,
+    )
+    const item = await eventually('the unmapped item', () => r.itemOf('unmapped:delivery-hostile-1'))
+    const stored = (item.detail as { webhook: { payload: Record<string, unknown> } }).webhook.payload
+    expect(Object.keys(stored)).toEqual(expect.arrayContaining(['$where', 'a.b', '__proto__', 'nested', '\u0000']))
+    expect(stored['a.b']).toEqual({ $gt: '' })
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined()
+    await idle()
+  })
+
   it('turns a schema-invalid message on a review subject into a poison item, and goes on', async () => {
     const subject = r.names.subjects.review(ACME, 'sync_failed')
     const broken = await r.js.publish(subject, '{"type":"review.requested","kind":"sync_failed"}', {

@@ -34,14 +34,31 @@ export interface SyncFailure {
 }
 
 /**
+ * As an item is stored: its `detail` (whatever a report carried, e.g. a whole Cal.com webhook
+ * with keys like `$where`, `a.b` or `__proto__`) as JSON text, so no field name from outside ever
+ * becomes a field name in the database. Items stored before hold `detail` as a document.
+ */
+type StoredItem = Omit<ReviewItemDoc, 'detail'> & { detailJson?: string; detail?: Record<string, unknown> }
+
+function fromStored(doc: StoredItem | null): ReviewItemDoc | null {
+  if (!doc) return null
+  const { detailJson, detail, ...rest } = doc
+  return {
+    ...rest,
+    detail: detailJson === undefined ? (detail ?? {}) : (JSON.parse(detailJson) as Record<string, unknown>),
+  }
+}
+
+/**
  * The review items collection. "Is this cause new?" is decided by inserting into the unique
  * `_id` (atomic on MongoDB and FerretDB alike, DESIGN §6); every update after that is
  * last-writer-wins bookkeeping. `scope` is the viewer's tenant, or null for the operator.
  */
 export function createReviewItemsStore(db: Db) {
-  const items = db.collection<ReviewItemDoc>('review_items')
+  const items = db.collection<StoredItem>('review_items')
+  const findItem = async (filter: Filter<StoredItem>) => fromStored(await items.findOne(filter))
 
-  const scoped = (scope: string | null, filter: Filter<ReviewItemDoc>): Filter<ReviewItemDoc> =>
+  const scoped = (scope: string | null, filter: Filter<StoredItem>): Filter<StoredItem> =>
     scope === null ? filter : { ...filter, tenantId: scope }
 
   return {
@@ -90,13 +107,13 @@ export function createReviewItemsStore(db: Db) {
           causeAt: at,
           resolvedAsOf: null,
           retry: null,
-          detail: request.detail,
+          detailJson: JSON.stringify(request.detail),
         })
         return 'created'
       } catch (error) {
         if (!(error instanceof DuplicateKeyError)) throw error
       }
-      const existing = await items.findOne({ _id: id })
+      const existing = await findItem({ _id: id })
       // Other kinds name one fixed fact (a pair of bookings, a delivery, a stored message):
       // a repeat is the same fact, so the item stays as the operator last saw it.
       if (!existing || !ONGOING_KINDS.has(request.kind)) return 'unchanged'
@@ -104,20 +121,20 @@ export function createReviewItemsStore(db: Db) {
       if (at <= existing.causeAt) return 'unchanged'
       const reopen = existing.status === 'resolved' && existing.resolvedAsOf !== null && at > existing.resolvedAsOf
       if (existing.status === 'resolved' && !reopen) return 'unchanged'
-      const update: Partial<ReviewItemDoc> = {
+      const update: Partial<StoredItem> = {
         appointmentIds: request.appointmentIds,
         errorCode: request.errorCode,
         errorMessage: request.errorMessage,
         attempts: request.attempts,
         lastSeenAt: seen,
         causeAt: at,
-        detail: request.detail,
+        detailJson: JSON.stringify(request.detail),
       }
       if (reopen) Object.assign(update, { status: 'open', resolvedAt: null, note: null, resolvedAsOf: null })
       // The cause failed again after an operator's retry: that retry's outcome is known now.
       if (existing.retry?.outcome === 'pending')
         update.retry = { ...existing.retry, outcome: 'failed', outcomeAt: seen }
-      await items.updateOne({ _id: id }, { $set: update })
+      await items.updateOne({ _id: id }, { $set: update, $unset: { detail: '' } })
       return reopen ? 'reopened' : 'updated'
     },
 
@@ -135,11 +152,11 @@ export function createReviewItemsStore(db: Db) {
     },
 
     find(scope: string | null, id: string): Promise<ReviewItemDoc | null> {
-      return items.findOne(scoped(scope, { _id: id }))
+      return findItem(scoped(scope, { _id: id }))
     },
 
-    list(scope: string | null, query: ListQuery): Promise<ReviewItemDoc[]> {
-      const filter: Filter<ReviewItemDoc> = scoped(scope, {})
+    async list(scope: string | null, query: ListQuery): Promise<ReviewItemDoc[]> {
+      const filter: Filter<StoredItem> = scoped(scope, {})
       if (query.status) filter.status = query.status
       if (query.kind) filter.kind = query.kind
       if (query.after) {
@@ -148,7 +165,8 @@ export function createReviewItemsStore(db: Db) {
           { createdAt: query.after.createdAt, _id: { $lt: query.after.id } },
         ]
       }
-      return items.find(filter).sort({ createdAt: -1, _id: -1 }).limit(query.limit).toArray()
+      const found = await items.find(filter).sort({ createdAt: -1, _id: -1 }).limit(query.limit).toArray()
+      return found.map((doc) => fromStored(doc) as ReviewItemDoc)
     },
 
     async resolve(id: string, note: string, now: Date): Promise<void> {
@@ -194,7 +212,7 @@ export function createReviewItemsStore(db: Db) {
       now: Date,
     ): Promise<boolean> {
       const id = reviewItemIdOf(syncFailedCauseId(tenantId, appointmentId))
-      const item = await items.findOne({ _id: id, status: 'open' })
+      const item = await findItem({ _id: id, status: 'open' })
       const at = normalizeIso(result.at)
       if (!item || at <= item.causeAt) return false
       const failedVersion = item.detail?.version
@@ -216,7 +234,7 @@ export function createReviewItemsStore(db: Db) {
       now: Date,
     ): Promise<boolean> {
       const id = reviewItemIdOf(syncFailedCauseId(tenantId, appointmentId))
-      const item = await items.findOne({ _id: id })
+      const item = await findItem({ _id: id })
       const at = normalizeIso(failure.at)
       if (item?.retry?.outcome !== 'pending' || at <= item.causeAt) return false
       const seen = now.toISOString()
