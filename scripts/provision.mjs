@@ -239,6 +239,44 @@ export function ensureChromium() {
   return path
 }
 
+/** Where ensureSchemathesis puts schemathesis's venv and its `st` command. */
+export const pythonToolsDir = join(toolsDir, 'python')
+export const schemathesisPath = join(pythonToolsDir, 'bin', 'st')
+
+/**
+ * schemathesis (the API fuzzer of test/schemathesis.test.ts) in a venv of its own under
+ * .tools/python, from tools/schemathesis/requirements.txt: every package pinned, installed with
+ * --no-deps so nothing is re-resolved, then `pip check`. A stamp of the list makes later runs instant.
+ */
+export function ensureSchemathesis() {
+  const requirements = join(root, 'tools', 'schemathesis', 'requirements.txt')
+  const stamp = join(pythonToolsDir, '.installed')
+  const key = hashFiles([requirements])
+  const python = join(pythonToolsDir, 'bin', 'python')
+  if (stamped(stamp, key) && existsSync(python) && existsSync(schemathesisPath)) return schemathesisPath
+  const system = process.env.CALSYNC_PYTHON || 'python3'
+  const probe = spawnSync(system, ['-c', 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 9))'], {
+    encoding: 'utf8',
+  })
+  if (probe.error || probe.status !== 0) {
+    throw new ProvisionError(
+      `the schemathesis test needs Python >= 3.9 with venv and pip as ${system}: install it ` +
+        '(Debian: apt-get install python3 python3-venv) or set CALSYNC_PYTHON to such an interpreter.' +
+        (probe.stderr ? `\n${system} said: ${probe.stderr.trim()}` : ''),
+    )
+  }
+  log('installing schemathesis (tools/schemathesis/requirements.txt) into .tools/python')
+  rmSync(pythonToolsDir, { recursive: true, force: true })
+  run(system, ['-m', 'venv', pythonToolsDir])
+  const pip = ['-m', 'pip', '--disable-pip-version-check', '--no-input', '--quiet']
+  run(python, [...pip, 'install', '--no-deps', '--only-binary=:all:', '--requirement', requirements])
+  run(python, [...pip, 'check'])
+  if (!existsSync(schemathesisPath))
+    throw new ProvisionError(`schemathesis installed but ${schemathesisPath} is missing`)
+  writeFileSync(stamp, key)
+  return schemathesisPath
+}
+
 /** PostgreSQL's bin directory, as packages/local-infra/src/postgres.ts looks for it. */
 function postgresBinDir() {
   const candidates = [process.env.CALSYNC_POSTGRES_BIN]
@@ -287,5 +325,21 @@ export async function ensureServers({ allowContainers }) {
       `cannot provide ${missing.join(' and ')}: install Go >= 1.24 (to build them), ` +
         'or start a Docker-compatible container engine, or set NATS_URL and MONGO_URL.',
     )
+  }
+}
+
+// `node scripts/provision.mjs schemathesis` installs schemathesis alone (npm test does it anyway),
+// for running test/schemathesis.test.ts by hand through `node scripts/run.mjs exec vitest ...`.
+if (resolve(process.argv[1] ?? '') === fileURLToPath(import.meta.url)) {
+  if (process.argv[2] !== 'schemathesis') {
+    process.stderr.write('usage: node scripts/provision.mjs schemathesis\n')
+    process.exit(2)
+  }
+  try {
+    process.stdout.write(`${ensureSchemathesis()}\n`)
+  } catch (error) {
+    if (!(error instanceof ProvisionError)) throw error
+    process.stderr.write(`\ncalsync: ${error.message}\n`)
+    process.exit(1)
   }
 }

@@ -8,6 +8,7 @@ import {
   ensureNode,
   ensurePnpm,
   ensurePostgres,
+  ensureSchemathesis,
   ensureServers,
   ProvisionError,
   root,
@@ -16,7 +17,7 @@ import {
 
 const usage = 'usage: node scripts/run.mjs <test|start|service|check|chaos|bench|exec> [args...]'
 
-/** Each command: what it needs provisioned (NATS/MongoDB, Chromium, PostgreSQL), and the steps it runs in order. */
+/** Each command: what it needs provisioned (NATS/MongoDB, Chromium, PostgreSQL, schemathesis), and the steps it runs in order. */
 const commands = {
   check: {
     servers: null,
@@ -29,6 +30,7 @@ const commands = {
     servers: { allowContainers: true },
     browser: true,
     postgres: true,
+    schemathesis: true,
     steps: (args) => [
       ['biome', 'ci', '--error-on-warnings', '.'],
       ['tsc', '-p', 'tsconfig.json'],
@@ -86,9 +88,10 @@ async function main() {
   if (command.servers) await ensureServers(command.servers)
   if (command.browser) ensureChromium()
   if (command.postgres) ensurePostgres()
+  const fuzzer = command.schemathesis ? { CALSYNC_SCHEMATHESIS: ensureSchemathesis() } : {}
   process.stderr.write(`[provision] ready in ${((Date.now() - started) / 1000).toFixed(1)}s\n`)
 
-  const env = withNodeOnPath(node, { ...process.env, CALSYNC_TOOLS_BIN: binDir })
+  const env = withNodeOnPath(node, { ...process.env, CALSYNC_TOOLS_BIN: binDir, ...fuzzer })
   for (const step of command.steps(args)) {
     const code = await runStep(env, step)
     if (code !== 0) return code

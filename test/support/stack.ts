@@ -21,6 +21,8 @@ export interface StackOptions {
   backoffMs?: number[]
   calcomTimeoutMs?: number
   sandboxRateLimit?: number
+  /** calcom-sync's own Cal.com call budget per tenant and minute (1000 unless given). */
+  calcomCallsPerMinute?: number
   startSync?: boolean
   /** Runs after each durable event insert of the appointments service; a throw stops the change there. */
   afterEventWrite?: () => void | Promise<void>
@@ -120,7 +122,7 @@ export async function startStack(options: StackOptions = {}) {
     calcomApiUrl: sandboxUrl,
     calcomTimeoutMs: options.calcomTimeoutMs ?? 1000,
     backoffMs: options.backoffMs ?? [50, 100, 150],
-    tenantCallsPerMinute: 1000,
+    tenantCallsPerMinute: options.calcomCallsPerMinute ?? 1000,
     concurrency: 4,
     // A worker killed by a test frees its appointments this soon.
     leaseTtlMs: 3000,

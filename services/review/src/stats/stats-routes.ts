@@ -5,10 +5,26 @@ import type { Authenticate } from '../auth/review-auth.ts'
 import type { AppointmentsCommands } from '../commands/appointments-commands.ts'
 import { badRequest } from '../errors.ts'
 import { reviewApiSchema } from '../review-api-responses.ts'
-import { parseWindow } from './stats-window.ts'
+import { parseWindow, WINDOW_PATTERN } from './stats-window.ts'
 import type { SyncResultsStore } from './sync-results-store.ts'
 
-const StatsQuery = Type.Object({ window: Type.Optional(ApiText({ maxLength: 16 })) }, { additionalProperties: false })
+/**
+ * The window's form is in the document (schemathesis found clients told only "a string" sent
+ * mostly refused ones); parseWindow also keeps it within (0, 30d].
+ */
+const StatsQuery = Type.Object(
+  {
+    window: Type.Optional(
+      ApiText({
+        maxLength: 7,
+        pattern: WINDOW_PATTERN,
+        description:
+          'How far back to count: minutes, hours or days (`15m`, `24h`, `7d`), above 0 and at most `30d`. Default `24h`.',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+)
 
 /**
  * `GET /v1/stats/sync` (DESIGN §4.5). Counts are the appointments service's (it owns the sync

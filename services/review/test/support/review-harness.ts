@@ -33,7 +33,7 @@ export const REVIEW_ADMIN_TOKEN = TEST_SECRETS.CALSYNC_ADMIN_TOKEN
  * One review process: its own NATS connection, database client, tenant view, metrics registry,
  * components and HTTP app, on the shared database name and NATS names.
  */
-async function startInstance(names: Names, dbName: string, instance: number) {
+async function startInstance(names: Names, dbName: string, instance: number, commandTimeoutMs: number) {
   const nc: NatsConnection = await connectTestNats()
   // Commands seen, as the other services' clients see theirs (the hot-path query test reads them).
   const mongo: MongoClient = await connectTestMongo({ monitorCommands: true })
@@ -54,7 +54,7 @@ async function startInstance(names: Names, dbName: string, instance: number) {
     logger,
     meter: metrics.meter,
     adminToken: REVIEW_ADMIN_TOKEN,
-    commandTimeoutMs: 5000,
+    commandTimeoutMs,
   })
   const app: FastifyInstance = buildApp({
     logger,
@@ -97,11 +97,19 @@ export type ReviewInstance = Awaited<ReturnType<typeof startInstance>>
  * names; the fields of the first stay the harness's own (`instances` has both), and `api` sends
  * each request to the next instance in turn.
  */
-export async function startReviewHarness(options: { names?: Names } = {}) {
+export async function startReviewHarness(
+  options: {
+    names?: Names
+    /** How long a command to the appointments service may take before the API answers 503 (5 s unless given). */
+    commandTimeoutMs?: number
+  } = {},
+) {
   const names = options.names ?? uniqueNames()
   const dbName = uniqueDbName('review')
   const count = testInstances()
-  const instances = await startInstances(count, (instance) => startInstance(names, dbName, instance))
+  const instances = await startInstances(count, (instance) =>
+    startInstance(names, dbName, instance, options.commandTimeoutMs ?? 5000),
+  )
   const [first] = instances
   const { nc, js, jsm, db, app, components, metrics } = first
   const { consumers } = reviewTopology(names)
