@@ -251,7 +251,8 @@ export const schemathesisPath = join(pythonToolsDir, 'bin', 'st')
 export function ensureSchemathesis() {
   const requirements = join(root, 'tools', 'schemathesis', 'requirements.txt')
   const stamp = join(pythonToolsDir, '.installed')
-  const key = hashFiles([requirements])
+  // The venv's scripts name its absolute path: a checkout moved elsewhere needs a new one.
+  const key = hashFiles([requirements], pythonToolsDir)
   const python = join(pythonToolsDir, 'bin', 'python')
   if (stamped(stamp, key) && existsSync(python) && existsSync(schemathesisPath)) return schemathesisPath
   const system = process.env.CALSYNC_PYTHON || 'python3'
