@@ -44,6 +44,7 @@ describe('POST /v1/appointments refuses unbounded input with 400 and changes not
     ['an over-long attendee name', { ...valid, attendee: { ...attendee, name: long(201) } }],
     ['an over-long attendee time zone', { ...valid, attendee: { ...attendee, timeZone: long(65) } }],
     ['an over-long phone number', { ...valid, attendee: { ...attendee, phoneNumber: long(33) } }],
+    ['a time zone Cal.com would refuse', { ...valid, attendee: { ...attendee, timeZone: 'Mars/Olympus_Mons' } }],
     ['over-long notes', { ...valid, notes: long(2001) }],
     ['an over-long start', { ...valid, start: `${start.slice(0, 19)}.${'0'.repeat(60)}Z` }],
     ['an event type id past the safe integers', { ...valid, eventTypeId: 2 ** 60 }],

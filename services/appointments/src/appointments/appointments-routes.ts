@@ -10,6 +10,7 @@ import { RESPONSES } from './appointments-responses.ts'
 import type { AppointmentsService } from './appointments-service.ts'
 import { type AppointmentsStore, snapshotOfDoc } from './appointments-store.ts'
 import { fingerprintOf, type Idempotency } from './idempotency.ts'
+import { isTimeZone } from './time-zone.ts'
 
 /** A route's schema as the OpenAPI document shows it: every route takes a tenant's bearer token. */
 function docs(summary: string, answers: keyof typeof RESPONSES, input: FastifySchema): FastifySchema {
@@ -59,6 +60,9 @@ export async function appointmentsRoutes(
     async (request, reply) => {
       const identity = authenticate(request)
       const body = request.body as CreateBody
+      if (!isTimeZone(body.attendee.timeZone)) {
+        throw badRequest('attendee.timeZone must be an IANA time zone such as Europe/Berlin')
+      }
       const key = request.headers['idempotency-key']
       const execute = async () => {
         // Under a key the id is derived from it: a retry after a lost answer finds the same appointment.
