@@ -48,10 +48,19 @@ export function afterSettling(outcome: 'ack' | 'nak' | 'term', crashes: number):
   return outcome === 'nak' ? { crashes } : undefined
 }
 
+/**
+ * The stored message a note is about: consumer, stream sequence and the time the stream stored it.
+ * The time matters: a stream deleted and made again (a reset, a test) numbers from 1 again, and a
+ * note left by an earlier message with the same number must not count against a new one.
+ */
+export function attemptsKeyOf(consumer: string, streamSequence: number, storedAtNanos: bigint): string {
+  return `${consumer}.${streamSequence}.${storedAtNanos}`
+}
+
 export interface HandlingAttempts {
-  get(consumer: string, streamSequence: number): Promise<AttemptsRecord | undefined>
-  put(consumer: string, streamSequence: number, record: AttemptsRecord): Promise<void>
-  forget(consumer: string, streamSequence: number): Promise<void>
+  get(key: string): Promise<AttemptsRecord | undefined>
+  put(key: string, record: AttemptsRecord): Promise<void>
+  forget(key: string): Promise<void>
 }
 
 /** Notes outlive any redelivery backoff, and then go: a parked or settled message needs none. */
@@ -67,18 +76,17 @@ export function openHandlingAttempts(options: { js: JetStreamClient; names: Name
     })
     return bucket
   }
-  const keyOf = (consumer: string, streamSequence: number) => `${consumer}.${streamSequence}`
   return {
-    async get(consumer, streamSequence) {
-      const entry = await (await open()).get(keyOf(consumer, streamSequence))
+    async get(key) {
+      const entry = await (await open()).get(key)
       if (entry?.operation !== 'PUT') return undefined
       return parseRecord(entry.string())
     },
-    async put(consumer, streamSequence, record) {
-      await (await open()).put(keyOf(consumer, streamSequence), JSON.stringify(record))
+    async put(key, record) {
+      await (await open()).put(key, JSON.stringify(record))
     },
-    async forget(consumer, streamSequence) {
-      await (await open()).delete(keyOf(consumer, streamSequence))
+    async forget(key) {
+      await (await open()).delete(key)
     },
   }
 }

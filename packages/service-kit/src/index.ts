@@ -19,6 +19,7 @@ export { AppError, ConfigError, DependencyUnavailableError, DuplicateKeyError } 
 export {
   type AttemptsRecord,
   afterSettling,
+  attemptsKeyOf,
   CRASHES_BEFORE_PARKING,
   type HandlingAttempts,
   onRedelivery,

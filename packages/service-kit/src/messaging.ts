@@ -10,7 +10,13 @@ import type { JetStreamClient, JsMsg, PubAck } from '@nats-io/jetstream'
 import { headers as createHeaders } from '@nats-io/transport-node'
 import { type Attributes, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api'
 import type { Logger } from 'pino'
-import { type AttemptsRecord, afterSettling, type HandlingAttempts, onRedelivery } from './handling-attempts.ts'
+import {
+  type AttemptsRecord,
+  afterSettling,
+  attemptsKeyOf,
+  type HandlingAttempts,
+  onRedelivery,
+} from './handling-attempts.ts'
 import { withSpan } from './spans.ts'
 
 const tracer = trace.getTracer('calsync-messaging')
@@ -255,7 +261,7 @@ async function guardRedelivery<T>(
   if (!attempts || deliveryCount < 2) return { kind: 'handle', crashes: 0, release: free }
   let noted: AttemptsRecord | undefined
   try {
-    noted = await attempts.get(definition.durable, msg.seq)
+    noted = await attempts.get(keyOf(msg, definition.durable))
   } catch (error) {
     log.warn({ err: error, seq: msg.seq }, 'could not read the handling notes of a redelivery; handling it')
     return { kind: 'handle', crashes: 0, release: free }
@@ -266,7 +272,7 @@ async function guardRedelivery<T>(
     // run one at a time (in this process), so a second death is charged to the one that ran.
     const release = decision.record.crashes > 0 ? await waitForTurn(msg, definition.ackWaitMs, suspects) : free
     await attempts
-      .put(definition.durable, msg.seq, decision.record)
+      .put(keyOf(msg, definition.durable), decision.record)
       .catch((error: unknown) => log.warn({ err: error, seq: msg.seq }, 'could not note a redelivery'))
     return { kind: 'handle', crashes: decision.record.crashes, release }
   }
@@ -289,9 +295,11 @@ async function guardRedelivery<T>(
     log.error({ err: error }, 'could not report a crashing message; will retry')
     return { kind: 'parked', outcome: nak(errorBackoffMs(deliveryCount, options.errorBackoff)) }
   }
-  await attempts.forget(definition.durable, msg.seq).catch(() => undefined)
+  await attempts.forget(keyOf(msg, definition.durable)).catch(() => undefined)
   return { kind: 'parked', outcome: term('parked: handling it stopped the consumer twice') }
 }
+
+const keyOf = (msg: JsMsg, durable: string) => attemptsKeyOf(durable, msg.seq, msg.timestampNanos)
 
 /** Waiting in line is no reason for JetStream to hand the message to another instance. */
 async function waitForTurn(msg: JsMsg, ackWaitMs: number, suspects: Lane): Promise<() => void> {
@@ -316,8 +324,8 @@ async function noteSettling<T>(
   // A first delivery that settles leaves no note at all: the common path costs nothing.
   if (!after && msg.info.deliveryCount < 2) return
   try {
-    if (after) await attempts.put(definition.durable, msg.seq, after)
-    else await attempts.forget(definition.durable, msg.seq)
+    if (after) await attempts.put(keyOf(msg, definition.durable), after)
+    else await attempts.forget(keyOf(msg, definition.durable))
   } catch (error) {
     log.warn({ err: error, seq: msg.seq }, 'could not note how a delivery settled')
   }

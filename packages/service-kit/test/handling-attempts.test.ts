@@ -129,4 +129,64 @@ describe('a consumer with handling notes, against real JetStream', () => {
       await Promise.race([consumer.stop(), new Promise((resolve) => setTimeout(resolve, 1000))])
     }
   })
+
+  it('does not count a note left by an earlier stream of the same name against a new message', async () => {
+    const names = uniqueNames()
+    const jsm = await jetstreamManager(nc)
+    const js = jetstream(nc)
+    const stream = streamDefinitions(names).review
+    const definition = { ...consumerDefinitions(names).review, ackWaitMs: 400, maxDeliver: 50 }
+    const attempts = openHandlingAttempts({ js, names })
+    const parked: InvalidMessage[] = []
+    const deliveries = new Map<number, number[]>()
+    const run = async (hangUntil: Record<number, number>) =>
+      startConsumer({
+        js,
+        definition,
+        schema: createSchemaCheck(Ping),
+        logger: quietLogger(),
+        concurrency: 4,
+        attempts,
+        onInvalid: async (message) => {
+          parked.push(message)
+        },
+        handle: async ({ body, deliveryCount }) => {
+          deliveries.set(body.n, [...(deliveries.get(body.n) ?? []), deliveryCount])
+          // Hanging stands for a death: the delivery never settles and is redelivered.
+          if (deliveryCount <= (hangUntil[body.n] ?? 0)) return new Promise(() => undefined)
+          return ack()
+        },
+      })
+    const stop = (consumer: { stop(): Promise<void> }) =>
+      Promise.race([consumer.stop(), new Promise((resolve) => setTimeout(resolve, 1000))])
+
+    // An earlier life of the stream: message 1 dies twice, its second death's note is left behind.
+    await ensureStream(jsm, stream)
+    await ensureConsumer(jsm, definition)
+    const first = await run({ 1: 99 })
+    await publishMessage(js, names.subjects.review('acme', 'test'), { type: 'test.ping', n: 1 } as never, {
+      msgId: 'a1',
+    })
+    await eventually('the second delivery started', async () => (deliveries.get(1)?.length === 2 ? true : undefined))
+    await stop(first)
+    await jsm.streams.delete(stream.name)
+
+    // The stream again, numbering from 1: its first message dies once, then must be handled.
+    await ensureStream(jsm, stream)
+    await ensureConsumer(jsm, definition)
+    const second = await run({ 2: 1 })
+    try {
+      await publishMessage(js, names.subjects.review('acme', 'test'), { type: 'test.ping', n: 2 } as never, {
+        msgId: 'b1',
+      })
+      await eventually('the new message handled', async () => (deliveries.get(2)?.length === 2 ? true : undefined))
+      await eventually('the new message acked', async () => {
+        const info = await jsm.consumers.info(definition.stream, definition.durable)
+        return info.num_ack_pending === 0 && info.num_pending === 0 ? true : undefined
+      })
+      expect(parked.filter((message) => message.subject.endsWith('.test') && message.streamSequence === 1)).toEqual([])
+    } finally {
+      await stop(second)
+    }
+  })
 })

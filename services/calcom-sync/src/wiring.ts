@@ -5,7 +5,6 @@ import {
   type Logger,
   type Meter,
   observeConsumerBacklog,
-  openHandlingAttempts,
   type TenantRegistry,
 } from '@calsync/service-kit'
 import type { JetStreamClient } from '@nats-io/jetstream'
@@ -115,7 +114,9 @@ export async function startComponents(deps: ComponentDeps) {
     ...(deps.faultPoint ? { faultPoint: deps.faultPoint } : {}),
     signal: lifetime.signal,
     onInvalid: createPoisonReporter({ js: deps.js, names: deps.names }),
-    attempts: openHandlingAttempts({ js: deps.js, names: deps.names }),
+    // No crash parking here (handling-attempts.ts): events are calsync's own checked snapshots,
+    // a death mid-sync is a deploy or a kill far more likely than the event, and a parked event
+    // would leave its appointment's sync pending for good. Kills are survived by leases instead.
     counters,
     metrics,
   })

@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto'
 import { AppointmentEvent, type ConsumerDefinition, createSchemaCheck, ERROR_CODES } from '@calsync/contracts'
 import {
   ack,
-  type HandlingAttempts,
   type InvalidMessage,
   type Logger,
   nak,
@@ -37,8 +36,6 @@ export interface SyncWorkerDeps {
   concurrency: number
   leaseTtlMs: number
   onInvalid?: (message: InvalidMessage) => Promise<void>
-  /** Where redeliveries note their handling, so a message that crashes the process is parked. */
-  attempts?: HandlingAttempts
   counters?: SyncCounters
   /** Each attempt's outcome, and the change-to-Cal.com latency. Waits and superseded events are no attempts. */
   metrics: SyncMetrics
@@ -259,7 +256,6 @@ export async function startSyncWorker(deps: SyncWorkerDeps): Promise<RunningCons
     concurrency: deps.concurrency,
     workingEveryMs: Math.max(100, Math.floor(deps.definition.ackWaitMs / 3)),
     ...(deps.onInvalid ? { onInvalid: deps.onInvalid } : {}),
-    ...(deps.attempts ? { attempts: deps.attempts } : {}),
     handle: async ({ body, deliveryCount }) => {
       log.debug(
         { appointmentId: body.appointmentId, version: body.version, type: body.type, deliveryCount },
