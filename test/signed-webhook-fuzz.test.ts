@@ -9,7 +9,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type AppointmentsHarness, startAppointmentsHarness } from '../services/appointments/test/support/harness.ts'
 import { type ReviewHarness, startReviewHarness } from '../services/review/test/support/review-harness.ts'
 import { buildApp as buildGateway } from '../services/webhook-gateway/src/app.ts'
-import { type GatewayHarness, startGatewayHarness } from '../services/webhook-gateway/test/support/gateway-harness.ts'
+import {
+  type GatewayHarness,
+  SECRETS,
+  startGatewayHarness,
+} from '../services/webhook-gateway/test/support/gateway-harness.ts'
 import { bookingWebhook, signCalcom } from './support/calcom-webhooks.ts'
 import { eventually } from './support/infra.ts'
 import { fileLogger } from './support/logs.ts'
@@ -22,10 +26,6 @@ const BODIES = Number(process.env.CALSYNC_FUZZ_BODIES ?? 10_000)
  * meets the gateway and a large sample of what it accepts meets the services.
  */
 const PIPED_BODIES = Math.min(BODIES, Number(process.env.CALSYNC_FUZZ_PIPED_BODIES ?? 3_000))
-const SECRETS: Record<string, string> = {
-  [ACME]: TEST_SECRETS.ACME_WEBHOOK_SECRET,
-  [BRIGHT]: TEST_SECRETS.BRIGHT_WEBHOOK_SECRET,
-}
 /** What the gateway may answer a signed body: never a 5xx (NATS is up throughout). */
 const ANSWERS = new Set([200, 202, 400, 401, 403, 404, 413, 415, 429])
 
